@@ -1,0 +1,22 @@
+"""arbnet_keras: arbitrary weight sharing (ArbNets) for Keras 3.
+
+Every weight of a network gets an identifier; a hash function maps
+identifiers to entries of a small trainable table, so colliding weights are
+shared. See `HashedDense`, `HashTable` and `arbnet_keras.hashing`.
+"""
+
+from arbnet_keras import hashing
+from arbnet_keras import metrics
+from arbnet_keras.layers import HashedDense
+from arbnet_keras.layers import HashTable
+from arbnet_keras.metrics import sharing_report
+from arbnet_keras.version import __version__
+
+__all__ = [
+    "HashTable",
+    "HashedDense",
+    "__version__",
+    "hashing",
+    "metrics",
+    "sharing_report",
+]

@@ -1,0 +1,56 @@
+"""Counter-based random numbers: a pure function of (seed, stream, counter).
+
+Every random choice of arbnet_keras (which entry a weight maps to, which
+weights are fixed at zero, the sign of a weight) is a hash of the weight's
+identifier, so it never touches a global random state, does not depend on
+`PYTHONHASHSEED`, and any subset of identifiers can be hashed on its own
+(which is what lets several layers share one table consistently).
+
+The mixer is SplitMix64's finalizer (Steele, Lea and Flood, 2014) applied to
+the counter offset by a per-(seed, stream) key.
+"""
+
+import numpy as np
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MUL1 = np.uint64(0xBF58476D1CE4E5B9)
+_MUL2 = np.uint64(0x94D049BB133111EB)
+
+# Independent streams drawn from one seed.
+STREAM_ENTRY = 1
+STREAM_ZERO = 2
+STREAM_SIGN = 3
+STREAM_TABLE = 4
+
+
+def _mix(x):
+    x = x ^ (x >> np.uint64(30))
+    x = x * _MUL1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _MUL2
+    return x ^ (x >> np.uint64(31))
+
+
+def _key(seed, stream):
+    with np.errstate(over="ignore"):
+        key = np.uint64(int(seed) % 2**64) * _GOLDEN
+        return _mix(key ^ np.uint64(stream) * _MUL2)
+
+
+def random_bits(counters, seed, stream):
+    """Returns 64 random bits (`uint64`) per counter."""
+    counters = np.asarray(counters).astype(np.uint64, copy=False)
+    with np.errstate(over="ignore"):
+        return _mix((counters + _key(seed, stream)) * _GOLDEN)
+
+
+def random_uniform(counters, seed, stream):
+    """Returns one float64 in [0, 1) per counter, with 53 random bits."""
+    bits = random_bits(counters, seed, stream) >> np.uint64(11)
+    return bits.astype(np.float64) * (1.0 / 2**53)
+
+
+def random_integers(counters, seed, stream, high):
+    """Returns one integer in [0, high) per counter (int64)."""
+    draws = np.floor(random_uniform(counters, seed, stream) * high)
+    return np.minimum(draws.astype(np.int64), high - 1)

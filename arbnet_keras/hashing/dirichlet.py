@@ -1,0 +1,73 @@
+"""The Dirichlet hash (eqs. 8-9 of the ArbNets paper)."""
+
+import functools
+
+import keras
+import numpy as np
+
+from arbnet_keras.hashing import counter
+from arbnet_keras.hashing.hash_function import HashFunction
+from arbnet_keras.hashing.hash_function import validate_positive_number
+
+
+@keras.saving.register_keras_serializable(package="arbnet_keras")
+class Dirichlet(HashFunction):
+    """Sharing with tunable balance: entries drawn from `Multinomial(p)`.
+
+    Eqs. 8-9 of the ArbNets paper: once per table, draw
+    `p ~ Dirichlet(alpha, ..., alpha)` over the `table_size` entries; then
+    each weight independently picks an entry with probabilities `p`. A large
+    `alpha` gives a balanced table (Shannon entropy near `ln(table_size)`);
+    a small `alpha` concentrates the weights on few entries.
+
+    `p` depends only on `(seed, table_size, alpha)`, so layers that share a
+    table also share `p`. Each weight's draw is the inverse CDF of `p` at a
+    counter-based uniform number of `(seed, id)`.
+
+    Args:
+        alpha: Positive, finite concentration of the symmetric Dirichlet
+            distribution. Defaults to `1.0`.
+
+    Example:
+
+    >>> p = Dirichlet(alpha=0.01).probabilities(table_size=1000, seed=0)
+    >>> round(float(p.sum()), 6)
+    1.0
+    """
+
+    def __init__(self, alpha=1.0):
+        self.alpha = validate_positive_number("alpha", alpha)
+
+    def probabilities(self, table_size, seed=0):
+        """The multinomial parameters `p` (float64, sums to 1) of a table."""
+        return _dirichlet(self.alpha, int(table_size), int(seed)).copy()
+
+    def __call__(self, ids, table_size, seed=0):
+        cdf = np.cumsum(_dirichlet(self.alpha, int(table_size), int(seed)))
+        u = counter.random_uniform(ids, seed, counter.STREAM_ENTRY)
+        entries = np.searchsorted(cdf, u * cdf[-1], side="right")
+        return np.minimum(entries, table_size - 1).astype(np.int64)
+
+    def get_config(self):
+        return {"alpha": self.alpha}
+
+
+@functools.lru_cache(maxsize=16)
+def _dirichlet(alpha, table_size, seed):
+    rng = np.random.Generator(
+        np.random.PCG64(
+            np.random.SeedSequence(
+                [seed % 2**63, table_size, counter.STREAM_TABLE]
+            )
+        )
+    )
+    # NumPy switches to a stick-breaking sampler for small alpha, which
+    # stays well defined where normalized gamma draws underflow.
+    p = rng.dirichlet(np.full(table_size, alpha))
+    if not np.all(np.isfinite(p)) or p.sum() <= 0:
+        raise ValueError(
+            "Could not draw Dirichlet probabilities for "
+            f"alpha={alpha}, table_size={table_size}."
+        )
+    p.setflags(write=False)
+    return p

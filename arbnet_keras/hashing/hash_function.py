@@ -1,0 +1,138 @@
+"""The base class of every hash function."""
+
+import numbers
+
+import keras
+import numpy as np
+
+from arbnet_keras.hashing import counter
+
+
+@keras.saving.register_keras_serializable(package="arbnet_keras")
+class HashFunction:
+    """Maps weight identifiers to entries of a hash table.
+
+    A hash function is a deterministic function of `(identifier, table_size,
+    seed)`: it never reads a global random state, so the same arguments give
+    the same entries in every process. Subclasses implement `__call__` for
+    identifier-based hashes; structured hashes (`Toeplitz`, an explicit
+    `Custom` index) override `index`, which sees the whole kernel.
+
+    An entry of `-1` means "a constant zero": the weight is not in the table
+    and is never trained.
+    """
+
+    # Whether the hash decides the table's size (`required_table_size`).
+    sets_table_size = False
+
+    def __call__(self, ids, table_size, seed=0):
+        """Returns the table entry (int64) of each identifier in `ids`.
+
+        Args:
+            ids: Array of non-negative integer identifiers.
+            table_size: Number of entries of the table.
+            seed: Integer seed.
+
+        Returns:
+            An int64 array shaped like `ids`, with values in
+            `[0, table_size)`.
+        """
+        raise NotImplementedError(
+            f"{self.__class__.__name__} must implement `__call__`."
+        )
+
+    def index(self, ids, table_size, seed=0):
+        """Returns the entries of a whole kernel.
+
+        Args:
+            ids: Integer array shaped like the kernel: each weight's
+                identifier, or `-1` for weights fixed at zero.
+            table_size: Number of entries of the table.
+            seed: Integer seed.
+
+        Returns:
+            An int64 array shaped like `ids` with values in
+            `[-1, table_size)`, `-1` for a constant zero.
+        """
+        ids = np.asarray(ids, dtype=np.int64)
+        live = ids >= 0
+        if live.all():
+            return np.asarray(self(ids, table_size, seed), dtype=np.int64)
+        entries = np.full(ids.shape, -1, dtype=np.int64)
+        entries[live] = self(ids[live], table_size, seed)
+        return entries
+
+    def signs(self, ids, seed=0):
+        """Returns a fixed random sign (+1 or -1, int8) per identifier."""
+        bits = counter.random_bits(ids, seed, counter.STREAM_SIGN)
+        return (1 - 2 * (bits >> np.uint64(63)).astype(np.int8)).astype(
+            np.int8
+        )
+
+    def required_table_size(self, kernel_shape, num_ids):
+        """The table size this hash needs, or `None` if any size works."""
+        return None
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{self.__class__.__name__}({args})"
+
+    def __eq__(self, other):
+        return type(self) is type(other) and _config_equal(
+            self.get_config(), other.get_config()
+        )
+
+    def __hash__(self):
+        return hash(type(self))
+
+
+def _config_equal(a, b):
+    if a.keys() != b.keys():
+        return False
+    return all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def validate_positive_number(name, value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not np.isfinite(value)
+        or value <= 0
+    ):
+        raise ValueError(
+            f"`{name}` must be a positive, finite number. "
+            f"Received: {name}={value!r}"
+        )
+    return float(value)
+
+
+def validate_non_negative_int(name, value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or value < 0
+    ):
+        raise ValueError(
+            f"`{name}` must be a non-negative integer. "
+            f"Received: {name}={value!r}"
+        )
+    return int(value)
+
+
+def validate_positive_int(name, value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or value <= 0
+    ):
+        raise ValueError(
+            f"`{name}` must be a positive integer. Received: {name}={value!r}"
+        )
+    return int(value)

@@ -1,0 +1,127 @@
+"""Identifiers and table entries of one layer's kernel."""
+
+import dataclasses
+
+import numpy as np
+
+from arbnet_keras.hashing import counter
+
+NUMBERINGS = ("out_in", "in_out")
+
+
+@dataclasses.dataclass(frozen=True)
+class KernelIndex:
+    """The sharing pattern of one kernel.
+
+    Attributes:
+        entries: int64 array `(input_dim, units)`: each weight's table
+            entry, or `-1` for a constant zero.
+        signs: int8 array of +1/-1 of the same shape, or `None` when the
+            layer uses no sign hash.
+        num_ids: Number of identifiers the kernel consumed.
+        num_positions: Number of weights of the kernel, zeros included.
+    """
+
+    entries: np.ndarray
+    signs: np.ndarray | None
+    num_ids: int
+    num_positions: int
+
+
+def validate_numbering(numbering):
+    if numbering not in NUMBERINGS:
+        raise ValueError(
+            "Invalid value for argument `numbering`. Expected one of "
+            f"{NUMBERINGS}. Received: numbering={numbering!r}"
+        )
+    return numbering
+
+
+def kernel_ids(
+    kernel_shape,
+    seed,
+    sparsity=0.0,
+    numbering="out_in",
+    number_zeros=True,
+    id_offset=0,
+    position_offset=0,
+):
+    """Numbers the weights of a kernel.
+
+    A weight's position is its flat index in numbering order: row-major
+    over Keras' `(input_dim, units)` kernel for `"in_out"`, or row-major
+    over `(units, input_dim)`, as PyTorch stores a linear layer, for
+    `"out_in"`. A fraction `sparsity` of positions, chosen independently by
+    a hash of `(seed, position_offset + position)`, are fixed at zero. The
+    other weights get identifiers from `id_offset` on: their position when
+    `number_zeros` is true (zeros consume identifiers), otherwise their rank
+    among the non-zero weights.
+
+    Returns:
+        `(ids, num_ids)`: an int64 array of shape `kernel_shape` with `-1`
+        for zeros, and the number of identifiers consumed.
+    """
+    validate_numbering(numbering)
+    input_dim, units = kernel_shape
+    size = input_dim * units
+    # `order` lists positions in numbering order, laid out as the kernel.
+    order = np.arange(size, dtype=np.int64)
+    if numbering == "in_out":
+        order = order.reshape(input_dim, units)
+    else:
+        order = order.reshape(units, input_dim).T
+    zero = None
+    if sparsity > 0:
+        zero = (
+            counter.random_uniform(
+                position_offset + order, seed, counter.STREAM_ZERO
+            )
+            < sparsity
+        )
+    if zero is None or number_zeros:
+        ids = order + id_offset
+        num_ids = size
+    else:
+        # Rank of each non-zero weight, counted in numbering order.
+        live_in_order = np.zeros(size, dtype=bool)
+        live_in_order[order[~zero]] = True
+        rank = np.cumsum(live_in_order) - 1
+        ids = rank[order] + id_offset
+        num_ids = int(live_in_order.sum())
+    if zero is not None:
+        ids[zero] = -1
+    return ids, num_ids
+
+
+def kernel_index(
+    hash_function,
+    kernel_shape,
+    table_size,
+    seed,
+    sparsity=0.0,
+    numbering="out_in",
+    number_zeros=True,
+    sign=False,
+    id_offset=0,
+    position_offset=0,
+):
+    """Builds the `KernelIndex` of a kernel (see `kernel_ids`)."""
+    ids, num_ids = kernel_ids(
+        kernel_shape,
+        seed,
+        sparsity=sparsity,
+        numbering=numbering,
+        number_zeros=number_zeros,
+        id_offset=id_offset,
+        position_offset=position_offset,
+    )
+    entries = hash_function.index(ids, table_size, seed)
+    signs = None
+    if sign:
+        signs = hash_function.signs(np.maximum(ids, 0), seed)
+    return KernelIndex(
+        entries=entries,
+        signs=signs,
+        num_ids=num_ids,
+        num_positions=int(np.prod(kernel_shape)),
+    )

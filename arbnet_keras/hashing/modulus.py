@@ -1,0 +1,26 @@
+"""The modulus hash (eq. 1 of the ArbNets paper)."""
+
+import keras
+import numpy as np
+
+from arbnet_keras.hashing.hash_function import HashFunction
+
+
+@keras.saving.register_keras_serializable(package="arbnet_keras")
+class Modulus(HashFunction):
+    """Deterministic sharing: `entry = id mod table_size` (eq. 1).
+
+    Perfectly balanced and noise-free. With identifiers numbered across
+    layers and `table_size` equal to a layer's size, it is an RNN's sharing
+    (section 2.3). Beware aliasing: when the number of units divides
+    `table_size`, whole rows (or columns) of the kernel repeat; see the
+    `numbering` argument of `HashedDense`.
+
+    Example:
+
+    >>> Modulus()(np.arange(6), table_size=4)
+    array([0, 1, 2, 3, 0, 1])
+    """
+
+    def __call__(self, ids, table_size, seed=0):
+        return np.asarray(ids, dtype=np.int64) % table_size

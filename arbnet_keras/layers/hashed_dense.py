@@ -1,0 +1,418 @@
+"""The `HashedDense` layer: a dense layer whose weights live in a table."""
+
+import numbers
+
+import keras
+import numpy as np
+from keras import activations
+from keras import constraints
+from keras import initializers
+from keras import ops
+from keras import regularizers
+
+from arbnet_keras import hashing
+from arbnet_keras import ops as arb_ops
+from arbnet_keras.hashing.hash_function import validate_positive_int
+from arbnet_keras.hashing.kernel_index import kernel_ids
+from arbnet_keras.hashing.kernel_index import validate_numbering
+from arbnet_keras.initializers import table_initializer
+from arbnet_keras.layers.hash_table import HashTable
+from arbnet_keras.seeds import resolve_seed
+
+
+@keras.saving.register_keras_serializable(package="arbnet_keras")
+class HashedDense(keras.layers.Layer):
+    """A densely-connected layer whose kernel is gathered from a hash table.
+
+    The layer computes `activation(dot(input, kernel) + bias)` like `Dense`,
+    but its `(input_dim, units)` kernel is virtual: each weight has an
+    identifier, a hash function maps the identifier to an entry of a small
+    trainable table, and `kernel = table[index]`. Weights whose identifiers
+    collide share one entry. The index is a constant integer tensor built
+    once in `build`; on TensorFlow the table's gradient is a
+    `tf.IndexedSlices`. The index is not saved: it is rebuilt from the
+    config, so a saved model holds only the table and bias.
+
+    Identifiers number the weights in the order given by `numbering`. A
+    fraction `sparsity` of the weights, chosen by a hash of the seed, are
+    constant zeros, which is our reading of the paper's "levels of
+    sparsity" by analogy with the zeros of a convolution's Toeplitz matrix.
+
+    Args:
+        units: Positive integer, dimensionality of the output space.
+        hash: Hash function or name (`"uniform"`, `"modulus"`,
+            `"dirichlet"`, `"neighborhood"`, `"identity"`, `"hashed_nets"`),
+            see `arbnet_keras.hashing`. Defaults to `"uniform"`, or the
+            shared table's hash when `table` is given.
+        table_size: Number of entries of the layer's own table.
+        compression: Entries per virtual weight, in `(0, 1]`; the table
+            gets `round(compression * input_dim * units)` entries. Give
+            exactly one of `table_size` and `compression`, unless `table`
+            is given or the hash sets the size (`Identity`, `Toeplitz`).
+        sparsity: Fraction of the weights fixed at zero, in `[0, 1)`.
+            Defaults to `0.0`.
+        table: A `HashTable` shared with other layers, or `None` for a
+            table of the layer's own. Defaults to `None`.
+        seed: Non-negative integer seed of the hash, the zeros and the
+            signs; `None` draws one, which `get_config` records. With a
+            shared table the table's seed is used. Defaults to `None`.
+        sign: Whether to multiply each weight by a fixed random sign, as
+            HashedNets does. Defaults to `False`.
+        numbering: Order in which weights get identifiers: `"out_in"`
+            numbers row-major over `(units, input_dim)`, as PyTorch stores
+            a linear layer and as the paper's authors likely did;
+            `"in_out"` numbers row-major over Keras' `(input_dim, units)`
+            kernel. It matters for structured hashes: with `"in_out"`, a
+            modulus table of `k * units` entries makes every `k`-th row of
+            the kernel equal. Defaults to `"out_in"`, or the shared table's.
+        number_zeros: Whether weights fixed at zero consume identifiers
+            (`True`) or only non-zero weights are numbered (`False`).
+            Defaults to `True`, or the shared table's.
+        activation: Activation function. Defaults to `None`.
+        use_bias: Whether to add an (unshared) bias. Defaults to `True`.
+        table_initializer: Initializer of the own table; a variance-scaling
+            one is scaled to the virtual kernel's fans. Defaults to
+            `"glorot_uniform"`.
+        bias_initializer: Defaults to `"zeros"`.
+        table_regularizer: Regularizer of the own table. Defaults to `None`.
+        bias_regularizer: Defaults to `None`.
+        activity_regularizer: Defaults to `None`.
+        table_constraint: Constraint of the own table. Defaults to `None`.
+        bias_constraint: Defaults to `None`.
+        id_offset: Where the layer's identifiers start in a shared table.
+            Assigned at build and recorded in the config; leave `None`.
+        position_offset: Likewise, for weight positions (zeros included).
+        **kwargs: Base layer arguments, such as `name` and `dtype`.
+
+    Call arguments:
+        inputs: Tensor of shape `(..., input_dim)`.
+
+    Input shape:
+        N-D tensor with shape `(batch_size, ..., input_dim)`.
+
+    Output shape:
+        N-D tensor with shape `(batch_size, ..., units)`.
+
+    Example:
+
+    >>> layer = HashedDense(200, hash="dirichlet", table_size=1000, seed=0)
+    >>> layer(np.ones((2, 784), "float32")).shape
+    (2, 200)
+    >>> layer.table_variable.shape
+    (1000,)
+
+    Reference:
+        - [Chen et al., 2015](https://arxiv.org/abs/1504.04788), HashedNets.
+        - Chang and Lipson, "Balanced and Deterministic Weight-sharing
+          Helps Network Performance" (ArbNets).
+    """
+
+    def __init__(
+        self,
+        units,
+        hash=None,
+        table_size=None,
+        compression=None,
+        sparsity=0.0,
+        table=None,
+        seed=None,
+        sign=False,
+        numbering=None,
+        number_zeros=None,
+        activation=None,
+        use_bias=True,
+        table_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        table_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        table_constraint=None,
+        bias_constraint=None,
+        id_offset=None,
+        position_offset=None,
+        **kwargs,
+    ):
+        units = validate_positive_int("units", units)
+        if isinstance(table, dict):
+            table = keras.saving.deserialize_keras_object(table)
+        if table is not None and not isinstance(table, HashTable):
+            raise ValueError(
+                f"`table` must be a `HashTable` or None. Received: "
+                f"table={table!r}"
+            )
+        _validate_sizes(table, table_size, compression, seed)
+        hash = hashing.get(hash if hash is not None else _default(table, "hash"))
+        if not (table or table_size or compression or hash.sets_table_size):
+            raise ValueError(
+                "Exactly one of `table_size` or `compression` must be given "
+                "(or a shared `table`). Received: table_size=None, "
+                "compression=None"
+            )
+        if (
+            isinstance(sparsity, bool)
+            or not isinstance(sparsity, numbers.Real)
+            or not 0 <= sparsity < 1
+        ):
+            raise ValueError(
+                f"`sparsity` must be a number in [0, 1). Received: "
+                f"sparsity={sparsity!r}"
+            )
+        numbering = validate_numbering(
+            numbering or _default(table, "numbering")
+        )
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        self.units = units
+        self.hash = hash
+        self.table_size = table_size
+        self.compression = compression
+        self.sparsity = float(sparsity)
+        self.table = table
+        self.seed = table.seed if table is not None else resolve_seed(seed)
+        self.sign = bool(sign)
+        self.numbering = numbering
+        self.number_zeros = bool(
+            _default(table, "number_zeros")
+            if number_zeros is None
+            else number_zeros
+        )
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.table_initializer = initializers.get(table_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.table_regularizer = regularizers.get(table_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.table_constraint = constraints.get(table_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.id_offset = id_offset
+        self.position_offset = position_offset
+        self.input_spec = keras.layers.InputSpec(min_ndim=2)
+        self._index = None
+        self._scale = None
+
+    def build(self, input_shape):
+        input_dim = input_shape[-1]
+        kernel_shape = (input_dim, self.units)
+        if self.table is None:
+            size = self._own_table_size(kernel_shape)
+            self._table = self.add_weight(
+                name="table",
+                shape=(size,),
+                initializer=table_initializer(
+                    self.table_initializer, kernel_shape
+                ),
+                regularizer=self.table_regularizer,
+                constraint=self.table_constraint,
+            )
+            self.id_offset, self.position_offset = 0, 0
+        else:
+            self._attach_table(kernel_shape)
+        self._kernel_shape = kernel_shape
+        index = self.kernel_index()
+        live = index.entries >= 0
+        self._index = ops.convert_to_tensor(
+            np.where(live, index.entries, 0).astype("int32")
+        )
+        if index.signs is not None or not live.all():
+            scale = live if index.signs is None else index.signs * live
+            self._scale = ops.convert_to_tensor(
+                scale.astype(self.compute_dtype)
+            )
+        if self.use_bias:
+            self.bias = self.add_weight(
+                name="bias",
+                shape=(self.units,),
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
+        else:
+            self.bias = None
+        self.input_spec = keras.layers.InputSpec(
+            min_ndim=2, axes={-1: input_dim}
+        )
+
+    def _own_table_size(self, kernel_shape):
+        num_weights = kernel_shape[0] * kernel_shape[1]
+        required = self.hash.required_table_size(kernel_shape, num_weights)
+        if required is not None:
+            size = required
+            given = self.table_size or (
+                self.compression and _compressed(self.compression, num_weights)
+            )
+            if given and given != required:
+                raise ValueError(
+                    f"The {self.hash.__class__.__name__} hash needs a table "
+                    f"of {required} entries for a kernel of shape "
+                    f"{kernel_shape}. Received: table_size={given}"
+                )
+        elif self.table_size is not None:
+            size = self.table_size
+        else:
+            size = _compressed(self.compression, num_weights)
+        if size > num_weights:
+            raise ValueError(
+                "`table_size` must be at most the number of virtual weights "
+                f"({num_weights} for a kernel of shape {kernel_shape}). "
+                f"Received: table_size={size}"
+            )
+        return size
+
+    def _attach_table(self, kernel_shape):
+        if self.table.variable_dtype != self.variable_dtype:
+            raise ValueError(
+                "A `HashTable` can only be shared by layers of its dtype. "
+                f"Received: layer {self.name!r} with dtype "
+                f"{self.variable_dtype} and table {self.table.name!r} "
+                f"with dtype {self.table.variable_dtype}"
+            )
+        self.table.build(kernel_shape)
+        num_positions = kernel_shape[0] * kernel_shape[1]
+        position_offset = self.position_offset
+        if position_offset is None:
+            position_offset = self.table.num_positions
+        num_ids = num_positions
+        if self.sparsity > 0 and not self.number_zeros:
+            _, num_ids = kernel_ids(
+                kernel_shape,
+                self.seed,
+                sparsity=self.sparsity,
+                numbering=self.numbering,
+                number_zeros=False,
+                position_offset=position_offset,
+            )
+        self.id_offset, self.position_offset = self.table.claim(
+            num_ids,
+            num_positions,
+            id_offset=self.id_offset,
+            position_offset=position_offset,
+        )
+
+    def kernel_index(self):
+        """Rebuilds the layer's `hashing.KernelIndex` (entries and signs).
+
+        Only valid once the layer is built. The result is computed anew
+        from the config, in NumPy, and not kept by the layer.
+        """
+        if self.id_offset is None:
+            raise ValueError(
+                f"Layer {self.name!r} is not built yet: call it on an input "
+                "first."
+            )
+        return hashing.kernel_index(
+            self.hash,
+            self._kernel_shape,
+            int(self.table_variable.shape[0]),
+            self.seed,
+            sparsity=self.sparsity,
+            numbering=self.numbering,
+            number_zeros=self.number_zeros,
+            sign=self.sign,
+            id_offset=self.id_offset,
+            position_offset=self.position_offset,
+        )
+
+    @property
+    def table_variable(self):
+        """The table variable: the layer's own, or the shared table's."""
+        return self._table if self.table is None else self.table.variable
+
+    @property
+    def kernel(self):
+        """The virtual kernel `table[index]`, of shape `(input_dim, units)`."""
+        kernel = arb_ops.gather(self.table_variable, self._index)
+        if self._scale is not None:
+            kernel = kernel * self._scale
+        return kernel
+
+    def call(self, inputs):
+        x = ops.matmul(inputs, self.kernel)
+        if self.bias is not None:
+            x = ops.add(x, self.bias)
+        return self.activation(x)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "units": self.units,
+                "hash": hashing.serialize(self.hash),
+                "table_size": self.table_size,
+                "compression": self.compression,
+                "sparsity": self.sparsity,
+                # The object itself, not its config: Keras then serializes
+                # it once per model and records that the layers share it.
+                "table": self.table,
+                "seed": self.seed,
+                "sign": self.sign,
+                "numbering": self.numbering,
+                "number_zeros": self.number_zeros,
+                "activation": activations.serialize(self.activation),
+                "use_bias": self.use_bias,
+                "table_initializer": initializers.serialize(
+                    self.table_initializer
+                ),
+                "bias_initializer": initializers.serialize(
+                    self.bias_initializer
+                ),
+                "table_regularizer": regularizers.serialize(
+                    self.table_regularizer
+                ),
+                "bias_regularizer": regularizers.serialize(
+                    self.bias_regularizer
+                ),
+                "table_constraint": constraints.serialize(
+                    self.table_constraint
+                ),
+                "bias_constraint": constraints.serialize(self.bias_constraint),
+                "id_offset": self.id_offset,
+                "position_offset": self.position_offset,
+            }
+        )
+        if self.table is not None:
+            config["seed"] = None
+        return config
+
+
+_TABLE_DEFAULTS = {"hash": "uniform", "numbering": "out_in", "number_zeros": True}
+
+
+def _default(table, name):
+    return _TABLE_DEFAULTS[name] if table is None else getattr(table, name)
+
+
+def _compressed(compression, num_weights):
+    return max(1, int(round(compression * num_weights)))
+
+
+def _validate_sizes(table, table_size, compression, seed):
+    if table is not None:
+        for name, value in (
+            ("table_size", table_size),
+            ("compression", compression),
+            ("seed", seed),
+        ):
+            if value is not None:
+                raise ValueError(
+                    f"`{name}` cannot be set on a layer that uses a shared "
+                    f"`table`: the table sets it. Received: {name}={value!r}"
+                )
+        return
+    if table_size is not None and compression is not None:
+        raise ValueError(
+            "Give only one of `table_size` or `compression`. Received: "
+            f"table_size={table_size!r}, compression={compression!r}"
+        )
+    if table_size is not None:
+        validate_positive_int("table_size", table_size)
+    if compression is not None and (
+        isinstance(compression, bool)
+        or not isinstance(compression, numbers.Real)
+        or not 0 < compression <= 1
+    ):
+        raise ValueError(
+            "`compression` must be a number in (0, 1]. Received: "
+            f"compression={compression!r}"
+        )
