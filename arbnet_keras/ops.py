@@ -4,16 +4,20 @@ import keras
 from keras import ops
 
 
-def gather(table, index):
-    """`table[index]` along axis 0; `index` holds no negative entries.
+def matmul_transposed(inputs, kernel_t):
+    """`inputs @ transpose(kernel_t)`, without materializing the transpose.
 
-    On TensorFlow this is `tf.gather`, whose gradient with respect to
-    `table` is a `tf.IndexedSlices`. `keras.ops.take` would add a pass
-    over `index` on every call to wrap negative indices, which ours never
-    are.
+    Args:
+        inputs: Tensor of shape `(..., input_dim)`.
+        kernel_t: Tensor of shape `(units, input_dim)`.
+
+    Returns:
+        Tensor of shape `(..., units)`.
     """
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
+    if keras.backend.backend() != "tensorflow":
+        return ops.matmul(inputs, ops.transpose(kernel_t))
+    import tensorflow as tf
 
-        return tf.gather(table, index)
-    return ops.take(table, index, axis=0)
+    if len(inputs.shape) == 2:
+        return tf.matmul(inputs, kernel_t, transpose_b=True)
+    return tf.tensordot(inputs, kernel_t, axes=[[-1], [1]])

@@ -39,9 +39,7 @@ class Custom(HashFunction):
             if isinstance(fn, dict):
                 fn = keras.saving.deserialize_keras_object(fn)
             else:
-                raise ValueError(
-                    f"`fn` must be callable. Received: fn={fn!r}"
-                )
+                raise ValueError(f"`fn` must be callable. Received: fn={fn!r}")
         self.fn = fn
         if index is not None:
             index = np.asarray(index)

@@ -65,9 +65,7 @@ class HashFunction:
     def signs(self, ids, seed=0):
         """Returns a fixed random sign (+1 or -1, int8) per identifier."""
         bits = counter.random_bits(ids, seed, counter.STREAM_SIGN)
-        return (1 - 2 * (bits >> np.uint64(63)).astype(np.int8)).astype(
-            np.int8
-        )
+        return (1 - 2 * (bits >> np.uint64(63)).astype(np.int8)).astype(np.int8)
 
     def required_table_size(self, kernel_shape, num_ids):
         """The table size this hash needs, or `None` if any size works."""

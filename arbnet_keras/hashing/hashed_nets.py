@@ -73,6 +73,4 @@ class HashedNets(HashFunction):
 
     def signs(self, ids, seed=0):
         digest = xxh32_uint64(ids, (int(seed) ^ _SIGN_SEED_XOR) % 2**32)
-        return (1 - 2 * (digest & np.uint32(1)).astype(np.int8)).astype(
-            np.int8
-        )
+        return (1 - 2 * (digest & np.uint32(1)).astype(np.int8)).astype(np.int8)

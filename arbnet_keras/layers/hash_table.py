@@ -107,7 +107,9 @@ class HashTable(keras.layers.Layer):
         )
         self.built = True
 
-    def claim(self, num_ids, num_positions, id_offset=None, position_offset=None):
+    def claim(
+        self, num_ids, num_positions, id_offset=None, position_offset=None
+    ):
         """Reserves identifiers for a layer and returns where they start.
 
         Args:

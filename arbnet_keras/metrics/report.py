@@ -120,7 +120,9 @@ def sharing_report(model, print_fn=print):
         lines = [[name for name, _ in _COLUMNS]]
         for row in rows:
             lines.append([fmt.format(row[name]) for name, fmt in _COLUMNS])
-        widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+        widths = [
+            max(len(line[i]) for line in lines) for i in range(len(lines[0]))
+        ]
         for line in lines:
             print_fn("  ".join(c.rjust(w) for c, w in zip(line, widths)))
     return rows

