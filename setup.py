@@ -13,6 +13,9 @@ VERSION = re.search(
 ).group(1)
 
 EXTRAS = {
+    # Keras needs a backend: TensorFlow, CPU-only or full (GPU) build.
+    "cpu": ["tensorflow-cpu>=2.16"],
+    "gpu": ["tensorflow[and-cuda]>=2.16"],
     "tuning": ["keras-tuner>=1.4.7", "tensorboard"],
     "data": [
         "tensorflow-datasets>=4.9",
@@ -22,7 +25,15 @@ EXTRAS = {
     "plots": ["matplotlib>=3.7"],
     "test": ["pytest>=7", "ruff"],
 }
-EXTRAS["all"] = sorted({req for reqs in EXTRAS.values() for req in reqs})
+# Everything but the backend, which users choose with `cpu` or `gpu`.
+EXTRAS["all"] = sorted(
+    {
+        req
+        for name, reqs in EXTRAS.items()
+        if name not in ("cpu", "gpu")
+        for req in reqs
+    }
+)
 
 setup(
     name="arbnet-keras",

@@ -5,8 +5,11 @@ identifiers to entries of a small trainable table, so colliding weights are
 shared. See `HashedDense`, `HashTable` and `arbnet_keras.hashing`.
 """
 
+from arbnet_keras import datasets
 from arbnet_keras import hashing
 from arbnet_keras import metrics
+from arbnet_keras import models
+from arbnet_keras import training
 from arbnet_keras.layers import HashedDense
 from arbnet_keras.layers import HashTable
 from arbnet_keras.metrics import sharing_report
@@ -16,7 +19,10 @@ __all__ = [
     "HashTable",
     "HashedDense",
     "__version__",
+    "datasets",
     "hashing",
     "metrics",
+    "models",
     "sharing_report",
+    "training",
 ]

@@ -50,6 +50,8 @@ class HashTable(keras.layers.Layer):
 
     Example:
 
+    >>> import keras
+    >>> from arbnet_keras import HashedDense
     >>> table = HashTable(1000, hash="dirichlet", seed=0)
     >>> model = keras.Sequential([
     ...     keras.Input((784,)),

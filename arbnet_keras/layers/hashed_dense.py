@@ -16,6 +16,7 @@ from arbnet_keras.hashing.kernel_index import kernel_ids
 from arbnet_keras.hashing.kernel_index import validate_numbering
 from arbnet_keras.initializers import table_initializer
 from arbnet_keras.layers.hash_table import HashTable
+from arbnet_keras.layers.kernels import KernelCache
 from arbnet_keras.layers.kernels import make_kernel
 from arbnet_keras.layers.kernels import validate_kernel_mode
 from arbnet_keras.seeds import resolve_seed
@@ -87,6 +88,12 @@ class HashedDense(keras.layers.Layer):
             gradients faster, with a dense table gradient and, for the
             modulus and identity hashes, no stored index at all (see
             `arbnet_keras.layers.kernels`). Defaults to `"auto"`.
+        inference_cache: Whether calls with `training=False` (`predict`,
+            `evaluate`) reuse the kernel computed by the previous such
+            call while the table is unchanged. It is recomputed whenever
+            the table differs from the snapshot taken with it, so it never
+            goes stale, but it holds one kernel's worth of memory.
+            TensorFlow only. Defaults to `False`.
         id_offset: Where the layer's identifiers start in a shared table.
             Assigned at build and recorded in the config; leave `None`.
         position_offset: Likewise, for weight positions (zeros included).
@@ -137,6 +144,7 @@ class HashedDense(keras.layers.Layer):
         table_constraint=None,
         bias_constraint=None,
         kernel_mode="auto",
+        inference_cache=False,
         id_offset=None,
         position_offset=None,
         **kwargs,
@@ -196,10 +204,12 @@ class HashedDense(keras.layers.Layer):
         self.table_constraint = constraints.get(table_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
         self.kernel_mode = kernel_mode
+        self.inference_cache = bool(inference_cache)
         self.id_offset = id_offset
         self.position_offset = position_offset
         self.input_spec = keras.layers.InputSpec(min_ndim=2)
         self._kernel_fn = None
+        self._kernel_cache = None
 
     def build(self, input_shape):
         input_dim = input_shape[-1]
@@ -222,6 +232,12 @@ class HashedDense(keras.layers.Layer):
         self._kernel_fn = make_kernel(
             self, self.kernel_index(), self.kernel_mode
         )
+        if self.inference_cache and keras.backend.backend() == "tensorflow":
+            self._kernel_cache = KernelCache(
+                self._kernel_fn.shape,
+                int(self.table_variable.shape[0]),
+                self.variable_dtype,
+            )
         if self.use_bias:
             self.bias = self.add_weight(
                 name="bias",
@@ -327,8 +343,11 @@ class HashedDense(keras.layers.Layer):
         kernel = self._kernel_fn(self.table_variable)
         return ops.transpose(kernel) if self._kernel_fn.transposed else kernel
 
-    def call(self, inputs):
-        kernel = self._kernel_fn(self.table_variable)
+    def call(self, inputs, training=None):
+        if self._kernel_cache is not None and training is False:
+            kernel = self._kernel_cache(self.table_variable, self._kernel_fn)
+        else:
+            kernel = self._kernel_fn(self.table_variable)
         if self._kernel_fn.transposed:
             x = arb_ops.matmul_transposed(inputs, kernel)
         else:
@@ -375,6 +394,7 @@ class HashedDense(keras.layers.Layer):
                 ),
                 "bias_constraint": constraints.serialize(self.bias_constraint),
                 "kernel_mode": self.kernel_mode,
+                "inference_cache": self.inference_cache,
                 "id_offset": self.id_offset,
                 "position_offset": self.position_offset,
             }

@@ -89,6 +89,7 @@ class GatherKernel:
         self.table_size = table_size
         self.dense_gradient = dense_gradient
         self.scale = _constant(scale, dtype)
+        self.shape = entries.shape
         self.transposed = False
 
     def __call__(self, table):
@@ -180,4 +181,56 @@ def _gather_dense_grad(table, index, table_size):
 
         return tf.gather(table, index), grad
 
-    return gather(table)
+    return gather(tf.convert_to_tensor(table))
+
+
+class KernelCache:
+    """Keeps a layer's kernel between inference calls (TensorFlow only).
+
+    The cached kernel is reused while the table is bitwise equal to the
+    snapshot taken when the kernel was computed, and recomputed otherwise,
+    so training, `assign` and `load_weights` can never leave it stale. The
+    comparison reads only the table, which is small; the cache costs one
+    kernel's memory. The variables are deliberately not tracked by Keras:
+    they are not weights, are not saved, and do not count as parameters.
+    """
+
+    def __init__(self, kernel_shape, table_size, dtype):
+        import tensorflow as tf
+
+        # Replicas of a `tf.distribute` strategy compute the same kernel.
+        options = dict(
+            trainable=False,
+            aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
+        )
+        self.kernel = tf.Variable(
+            tf.zeros(kernel_shape, dtype), name="kernel", **options
+        )
+        self.snapshot = tf.Variable(
+            tf.zeros((table_size,), dtype), name="snapshot", **options
+        )
+        self.valid = tf.Variable(False, name="valid", **options)
+
+    def __call__(self, table, compute):
+        import tensorflow as tf
+
+        table = tf.convert_to_tensor(table)
+        snapshot = tf.cast(self.snapshot, table.dtype)
+
+        def refresh():
+            kernel = compute(table)
+            updates = [
+                self.kernel.assign(tf.cast(kernel, self.kernel.dtype)),
+                self.snapshot.assign(tf.cast(table, self.snapshot.dtype)),
+                self.valid.assign(True),
+            ]
+            with tf.control_dependencies(updates):
+                return tf.identity(kernel)
+
+        def cached():
+            return tf.cast(self.kernel.read_value(), table.dtype)
+
+        fresh = tf.logical_and(
+            self.valid, tf.reduce_all(tf.equal(table, snapshot))
+        )
+        return tf.cond(fresh, cached, refresh)
