@@ -82,6 +82,8 @@ def get(identifier):
     """
     if isinstance(identifier, HashFunction):
         return identifier
+    if isinstance(identifier, type) and issubclass(identifier, HashFunction):
+        return identifier()
     if isinstance(identifier, str):
         cls = ALIASES.get(identifier.lower())
         if cls is None:
