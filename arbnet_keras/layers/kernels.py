@@ -93,14 +93,11 @@ class GatherKernel:
         self.transposed = False
 
     def __call__(self, table):
-        index = ops.cast(self.index, "int32")
         if self.dense_gradient and keras.backend.backend() == "tensorflow":
-            kernel = _gather_dense_grad(table, index, self.table_size)
-        else:
-            kernel = _gather(table, index)
-        if self.scale is not None:
-            kernel = kernel * self.scale
-        return kernel
+            return _gather_dense_grad(
+                table, self.index, self.scale, self.table_size
+            )
+        return _gather_scaled(table, self.index, self.scale)
 
 
 class TiledKernel:
@@ -138,12 +135,18 @@ def _constant(array, dtype):
     return ops.convert_to_tensor(np.ascontiguousarray(array).astype(dtype))
 
 
-def _gather(table, index):
+def _gather_scaled(table, index, scale):
+    index = ops.cast(index, "int32")
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
-        return tf.gather(table, index)
-    return ops.take(table, index, axis=0)
+        kernel = tf.gather(table, index)
+    else:
+        kernel = ops.take(table, index, axis=0)
+    return kernel if scale is None else kernel * scale
+
+
+_xla_gather_scaled = None
 
 
 def _in_xla_context():
@@ -156,16 +159,35 @@ def _in_xla_context():
     return control_flow_util.GraphOrParentsInXlaContext(graph)
 
 
-def _gather_dense_grad(table, index, table_size):
+def _gather_dense_grad(table, index, scale, table_size):
+    """`table[index] * scale` with a dense table gradient (TensorFlow).
+
+    Outside XLA, TensorFlow's own gather kernel is several times slower
+    than XLA's, so the forward pass runs as a small XLA-compiled function,
+    unless a `tf.distribute` strategy is active (XLA under
+    `MirroredStrategy` on CPU devices fails in TF 2.21). The gradient is a
+    `bincount` with weights, which XLA cannot compile but which is faster
+    than XLA's scatter-add; inside an XLA-compiled step it is that
+    scatter-add.
+    """
     import tensorflow as tf
+
+    global _xla_gather_scaled
+    in_xla = _in_xla_context()
+    forward = _gather_scaled
+    if not in_xla and not tf.distribute.has_strategy():
+        if _xla_gather_scaled is None:
+            _xla_gather_scaled = tf.function(_gather_scaled, jit_compile=True)
+        forward = _xla_gather_scaled
 
     @tf.custom_gradient
     def gather(table):
         def grad(upstream):
+            if scale is not None:
+                upstream = upstream * scale
             values = tf.reshape(upstream, [-1])
-            ids = tf.reshape(index, [-1])
-            if _in_xla_context():
-                # Bincount has no XLA kernel; XLA's scatter-add is fast.
+            ids = tf.reshape(tf.cast(index, tf.int32), [-1])
+            if in_xla:
                 return tf.math.unsorted_segment_sum(values, ids, table_size)
             compute_dtype = values.dtype
             if compute_dtype not in (tf.float32, tf.float64):
@@ -179,7 +201,7 @@ def _gather_dense_grad(table, index, table_size):
             )
             return tf.cast(summed, compute_dtype)
 
-        return tf.gather(table, index), grad
+        return forward(table, index, scale), grad
 
     return gather(tf.convert_to_tensor(table))
 
