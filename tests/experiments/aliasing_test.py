@@ -47,3 +47,19 @@ def test_plot_aliasing_writes_labelled_figure(tmp_path):
     assert path.stat().st_size > 0
     assert [ax.get_xlabel() for ax in fig.axes] == ["table size (entries)"] * 2
     assert fig.axes[0].get_ylabel() == "rank of the kernel"
+
+
+def test_cli_aliasing_writes_table_and_figure(tmp_path):
+    pytest.importorskip("matplotlib")
+    from arbnet_keras import cli
+
+    assert (
+        cli.main(["aliasing", "--out", str(tmp_path), "--table-size", "1000"])
+        == 0
+    )
+    table = (tmp_path / "aliasing.md").read_text()
+    # The paper's network under one 1000-entry modulus table, in_out:
+    # the first layer keeps 5 distinct rows, so its rank is 5.
+    assert "| 1000 | in_out | 1 | 784x200 | 5 | 200 | 5 | 200 |" in table
+    assert (tmp_path / "aliasing.png").stat().st_size > 0
+    assert cli.main(["aliasing", "--table-size", "0"]) == 2
