@@ -9,6 +9,7 @@ from arbnet_keras import datasets
 from arbnet_keras import hashing
 from arbnet_keras import metrics
 from arbnet_keras import models
+from arbnet_keras import saving
 from arbnet_keras import training
 from arbnet_keras.layers import HashedDense
 from arbnet_keras.layers import HashTable
@@ -23,6 +24,7 @@ __all__ = [
     "hashing",
     "metrics",
     "models",
+    "saving",
     "sharing_report",
     "training",
 ]
