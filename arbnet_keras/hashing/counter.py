@@ -24,11 +24,20 @@ STREAM_TABLE = 4
 
 
 def _mix(x):
-    x = x ^ (x >> np.uint64(30))
-    x = x * _MUL1
-    x = x ^ (x >> np.uint64(27))
-    x = x * _MUL2
-    return x ^ (x >> np.uint64(31))
+    # In place where `x` is an array: index builds hash tens of millions
+    # of identifiers, and temporaries would dominate their time.
+    if np.ndim(x) == 0:
+        x = x ^ (x >> np.uint64(30))
+        x = x * _MUL1
+        x = x ^ (x >> np.uint64(27))
+        x = x * _MUL2
+        return x ^ (x >> np.uint64(31))
+    x ^= x >> np.uint64(30)
+    x *= _MUL1
+    x ^= x >> np.uint64(27)
+    x *= _MUL2
+    x ^= x >> np.uint64(31)
+    return x
 
 
 def _key(seed, stream):
@@ -39,18 +48,28 @@ def _key(seed, stream):
 
 def random_bits(counters, seed, stream):
     """Returns 64 random bits (`uint64`) per counter."""
-    counters = np.asarray(counters).astype(np.uint64, copy=False)
+    bits = np.array(counters, dtype=np.uint64, ndmin=1)
     with np.errstate(over="ignore"):
-        return _mix((counters + _key(seed, stream)) * _GOLDEN)
+        bits += _key(seed, stream)
+        bits *= _GOLDEN
+        bits = _mix(bits)
+    return bits.reshape(np.shape(counters))
 
 
 def random_uniform(counters, seed, stream):
     """Returns one float64 in [0, 1) per counter, with 53 random bits."""
-    bits = random_bits(counters, seed, stream) >> np.uint64(11)
-    return bits.astype(np.float64) * (1.0 / 2**53)
+    bits = random_bits(counters, seed, stream)
+    bits >>= np.uint64(11)
+    # int64 converts to float64 with SIMD; uint64 does not.
+    uniform = bits.view(np.int64).astype(np.float64)
+    uniform *= 1.0 / 2**53
+    return uniform
 
 
 def random_integers(counters, seed, stream, high):
     """Returns one integer in [0, high) per counter (int64)."""
-    draws = np.floor(random_uniform(counters, seed, stream) * high)
-    return np.minimum(draws.astype(np.int64), high - 1)
+    draws = random_uniform(counters, seed, stream)
+    draws *= high
+    draws = draws.astype(np.int64)
+    np.minimum(draws, high - 1, out=draws)
+    return draws

@@ -21,8 +21,9 @@ class Dirichlet(HashFunction):
     a small `alpha` concentrates the weights on few entries.
 
     `p` depends only on `(seed, table_size, alpha)`, so layers that share a
-    table also share `p`. Each weight's draw is the inverse CDF of `p` at a
-    counter-based uniform number of `(seed, id)`.
+    table also share `p`. Each weight's draw maps a counter-based uniform
+    number of `(seed, id)` through Walker's alias table of `p`, which takes
+    constant time per weight.
 
     Args:
         alpha: Positive, finite concentration of the symmetric Dirichlet
@@ -43,10 +44,17 @@ class Dirichlet(HashFunction):
         return _dirichlet(self.alpha, int(table_size), int(seed)).copy()
 
     def __call__(self, ids, table_size, seed=0):
-        cdf = np.cumsum(_dirichlet(self.alpha, int(table_size), int(seed)))
-        u = counter.random_uniform(ids, seed, counter.STREAM_ENTRY)
-        entries = np.searchsorted(cdf, u * cdf[-1], side="right")
-        return np.minimum(entries, table_size - 1).astype(np.int64)
+        accept, alias = _alias_table(self.alpha, int(table_size), int(seed))
+        # One uniform number gives both the column and the coin flip.
+        scaled = counter.random_uniform(ids, seed, counter.STREAM_ENTRY)
+        scaled *= table_size
+        column = scaled.astype(np.int64)
+        np.minimum(column, table_size - 1, out=column)
+        scaled -= column
+        keep = scaled < accept.take(column)
+        entries = alias.take(column)
+        np.copyto(entries, column, where=keep)
+        return entries
 
     def get_config(self):
         return {"alpha": self.alpha}
@@ -71,3 +79,28 @@ def _dirichlet(alpha, table_size, seed):
         )
     p.setflags(write=False)
     return p
+
+
+@functools.lru_cache(maxsize=16)
+def _alias_table(alpha, table_size, seed):
+    """Walker's alias table of `p`, built with Vose's algorithm.
+
+    Column `k` is drawn with probability `1 / n`; it keeps entry `k` with
+    probability `accept[k]` and otherwise gives `alias[k]`.
+    """
+    p = _dirichlet(alpha, table_size, seed)
+    mass = p * (table_size / p.sum())
+    accept = np.ones(table_size)
+    alias = np.arange(table_size)
+    small = [int(k) for k in np.flatnonzero(mass < 1.0)]
+    large = [int(k) for k in np.flatnonzero(mass >= 1.0)]
+    while small and large:
+        low, high = small.pop(), large.pop()
+        accept[low] = mass[low]
+        alias[low] = high
+        mass[high] -= 1.0 - mass[low]
+        (small if mass[high] < 1.0 else large).append(high)
+    # Leftovers hold mass 1 up to rounding: they always keep their column.
+    accept.setflags(write=False)
+    alias.setflags(write=False)
+    return accept, alias
