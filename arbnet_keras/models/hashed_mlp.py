@@ -38,6 +38,7 @@ def hashed_mlp(
     batch_norm=True,
     output_activation="elu",
     name=None,
+    layer_kwargs=None,
 ):
     """Builds an MLP ArbNet: `HashedDense -> activation -> BN` blocks.
 
@@ -96,6 +97,9 @@ def hashed_mlp(
             `True`.
         output_activation: Activation of the output layer, applied before
             its batch normalization, or `None`. Defaults to `"elu"`.
+        layer_kwargs: Dict of further `HashedDense` arguments for every
+            hashed layer, such as `{"kernel_mode": "gather"}` or
+            `{"inference_cache": True}`. Defaults to `None`.
         name: Name of the model. Defaults to `"hashed_mlp"`, or
             `"dense_mlp"` for the baseline.
 
@@ -156,7 +160,7 @@ def hashed_mlp(
                 "numbering": numbering,
                 "number_zeros": number_zeros,
             },
-            {"sparsity": sparsity, "sign": sign},
+            {"sparsity": sparsity, "sign": sign, **(layer_kwargs or {})},
         )
         name = name or "hashed_mlp"
     layers = [keras.Input((input_dim,), name="features")]

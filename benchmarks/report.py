@@ -1,0 +1,209 @@
+"""Machine description, text tables and the JSON results file."""
+
+import datetime
+import json
+import os
+import pathlib
+import platform
+import shlex
+import subprocess
+import sys
+
+SCHEMA_VERSION = 1
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def _memory_gb():
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return round(int(line.split()[1]) / 1024**2, 1)
+    except OSError:
+        pass
+    return None
+
+
+def _git(*args):
+    try:
+        result = subprocess.run(
+            ["git", *args],
+            cwd=str(REPO_ROOT),
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def load_average():
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def machine_info():
+    """CPU, memory, software versions, git commit and date of this run."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    import arbnet_keras
+
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    status = _git("status", "--porcelain")
+    return {
+        "cpu_model": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "usable_cores": usable,
+        "memory_gb": _memory_gb(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "keras_backend": keras.backend.backend(),
+        "numpy": np.__version__,
+        "arbnet_keras": arbnet_keras.__version__,
+        "git_commit": _git("rev-parse", "HEAD"),
+        "git_dirty": None if status is None else bool(status),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(
+            timespec="seconds"
+        ),
+        "load_average_start": load_average(),
+        "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
+    }
+
+
+def write_json(results, path):
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=1, default=_jsonable) + "\n")
+
+
+def _jsonable(value):
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, (set, tuple)):
+        return list(value)
+    return str(value)
+
+
+_UNITS = {
+    "seconds_per_step": ("ms/step", 1e3),
+    "seconds_per_batch": ("ms/batch", 1e3),
+    "seconds": ("s", 1.0),
+    "bytes": ("KB", 1e-3),
+    "peak_rss_above_baseline_mb": ("MB", 1.0),
+}
+
+
+def _number(value, scale):
+    if value is None:
+        return "-"
+    value = value * scale
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 1:
+        return f"{value:.2f}"
+    return f"{value:.4f}"
+
+
+def _ratio(ratio):
+    return f"{ratio:.2f}x" if ratio >= 0.1 else f"{ratio:.2g}x"
+
+
+def format_section(name, section):
+    """A plain-text table of one section's records and notes."""
+    lines = [f"== {name} ({section.get('duration_s', 0):.0f} s) =="]
+    records = section["records"]
+    rows = []
+    for record in records:
+        if "error" in record:
+            rows.append((record["label"], "ERROR", "", "", record["error"]))
+            continue
+        unit, scale = _UNITS.get(record["metric"], (record["metric"], 1.0))
+        dense = record["dense"]
+        ratio = record["ratio"]
+        extra = ""
+        if record["metric"] == "peak_rss_above_baseline_mb":
+            extra = (
+                f"peak {record['hashed']['peak_mb']:.0f} vs "
+                f"{dense['peak_mb']:.0f} MB, baseline "
+                f"{dense['baseline_mb']:.0f} MB"
+            )
+        elif (
+            record["metric"] == "seconds_per_step"
+            and "epoch_seconds" in (record["hashed"])
+        ):
+            extra = (
+                f"epoch {record['hashed']['epoch_seconds']:.0f} s vs "
+                f"{dense['epoch_seconds']:.0f} s"
+            )
+        rows.append(
+            (
+                record["label"],
+                f"{_number(record['hashed']['median'], scale)} {unit}",
+                "-"
+                if dense is None
+                else f"{_number(dense['median'], scale)} {unit}",
+                "-" if ratio is None else _ratio(ratio),
+                extra,
+            )
+        )
+    header = ("case", "hashed", "dense", "ratio", "")
+    widths = [
+        max(len(str(row[i])) for row in rows + [header]) for i in range(4)
+    ]
+    for row in [header] + rows:
+        cells = [str(cell).ljust(w) for cell, w in zip(row, widths)]
+        cells[1] = str(row[1]).rjust(widths[1])
+        cells[2] = str(row[2]).rjust(widths[2])
+        cells[3] = str(row[3]).rjust(widths[3])
+        lines.append("  ".join(cells + [row[4]]).rstrip())
+    for note in section.get("notes", []):
+        lines.append(f"note: {note}")
+    return "\n".join(lines)
+
+
+def print_results(results, print_fn=print):
+    machine = results["machine"]
+    print_fn(
+        f"{machine['cpu_model']}, {machine['usable_cores']} cores, "
+        f"TF {machine['tensorflow']}, Keras {machine['keras']}, "
+        f"commit {(machine['git_commit'] or '?')[:10]}"
+        f"{' (dirty)' if machine['git_dirty'] else ''}, "
+        f"preset {results['preset']}"
+    )
+    for name, section in results["sections"].items():
+        print_fn("")
+        print_fn(format_section(name, section))
+    for warning in results.get("warnings", []):
+        print_fn(f"warning: {warning}")
+
+
+def command_line(argv=None):
+    """The command line of this run (interpreter name first).
+
+    Args:
+        argv: Arguments given to `run.main` instead of `sys.argv[1:]`.
+    """
+    args = sys.argv if argv is None else ["benchmarks/run.py", *argv]
+    return shlex.join([os.path.basename(sys.executable), *args])
