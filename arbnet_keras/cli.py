@@ -220,6 +220,29 @@ def build_parser():
         help="table sizes (default: %(default)s)",
     )
     aliasing.set_defaults(func=_aliasing)
+
+    claims = commands.add_parser(
+        "claims",
+        help="test the paper's four claims on sweep results",
+        description=(
+            "Spearman rank correlations of test accuracy with alpha "
+            "(Dirichlet sweeps) and radius (Neighborhood sweeps) at each "
+            "sparsity, and the paper's four claims judged from them, as "
+            "Markdown; one section per dataset, numbering and "
+            "number_zeros setting."
+        ),
+    )
+    claims.add_argument(
+        "out", nargs="+", metavar="OUT", help="sweep directories"
+    )
+    claims.add_argument(
+        "--min-radius",
+        type=int,
+        default=0,
+        help="leave out Neighborhood runs of smaller radius, e.g. 1 to "
+        "leave out the modulus hash (radius 0) (default: %(default)s)",
+    )
+    claims.set_defaults(func=_claims)
     return parser
 
 
@@ -587,6 +610,43 @@ def _aliasing(args):
     aliasing.plot_aliasing(records, out / "aliasing.png")
     print("\n".join(lines))
     print(f"Wrote {out / 'aliasing.png'} and {out / 'aliasing.md'}")
+    return 0
+
+
+def _claims(args):
+    from arbnet_keras.experiments import claims as claims_lib
+
+    groups = {}
+    for out in args.out:
+        records = experiments.read_results(out)
+        if not records:
+            raise ValueError(
+                f"`out` holds no finished runs. Received: out={out!r}"
+            )
+        for record in records:
+            if (
+                record["hash"] == "neighborhood"
+                and record["hash_value"] < args.min_radius
+            ):
+                continue
+            key = (
+                record["dataset"],
+                record["numbering"],
+                record["number_zeros"],
+            )
+            groups.setdefault(key, {}).setdefault(record["hash"], [])
+            groups[key][record["hash"]].append(record)
+    for (dataset, numbering, number_zeros), by_hash in sorted(
+        groups.items(), key=str
+    ):
+        print(
+            f"## {dataset}, numbering={numbering}, "
+            f"number_zeros={number_zeros}\n"
+        )
+        report = claims_lib.claim_report(
+            by_hash.get("dirichlet", ()), by_hash.get("neighborhood", ())
+        )
+        print(claims_lib.claims_markdown(report))
     return 0
 
 
