@@ -16,7 +16,9 @@ EXTRAS = {
     # Keras needs a backend: TensorFlow, CPU-only or full (GPU) build.
     "cpu": ["tensorflow-cpu>=2.16"],
     "gpu": ["tensorflow[and-cuda]>=2.16"],
-    "tuning": ["keras-tuner>=1.4.7", "tensorboard"],
+    # keras-tuner imports tensorboard in `Tuner.search`; TF no longer
+    # installs it. The distributed mode uses keras-tuner internals.
+    "tuning": ["keras-tuner>=1.4.7,<1.5", "tensorboard"],
     "data": [
         "tensorflow-datasets>=4.9",
         "importlib_resources",

@@ -23,6 +23,7 @@ from arbnet_keras.experiments import config as config_lib
 from arbnet_keras.experiments import paper
 from arbnet_keras.experiments import plots
 from arbnet_keras.experiments import results as results_lib
+from arbnet_keras.tuning.cli import add_tune_parser
 from arbnet_keras.version import __version__
 
 _HASH_HELP = {
@@ -243,6 +244,8 @@ def build_parser():
         "leave out the modulus hash (radius 0) (default: %(default)s)",
     )
     claims.set_defaults(func=_claims)
+
+    add_tune_parser(commands)
     return parser
 
 

@@ -27,7 +27,8 @@ def _entry(qualname, obj):
         signature = ""
     kind = "class" if inspect.isclass(obj) else "def"
     lines.append(f"### `{qualname}`\n")
-    lines.append(f"```python\n{kind} {qualname.split('.')[-1]}{signature}\n```\n")
+    short = qualname.split(".")[-1]
+    lines.append(f"```python\n{kind} {short}{signature}\n```\n")
     doc = inspect.getdoc(obj)
     if doc:
         lines.append(doc + "\n")
