@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The sweeps behind docs/results.md (run from the repository root).
+set -u
+A="python -m arbnet_keras"
+Q="--quiet --seeds 3"
+$A sweep dirichlet --dataset mnist_5k --alpha 0.001 0.01 0.1 1 10 100 --sparsity 0 0.5 0.9 --epochs 20 --out runs/mnist5k_dirichlet $Q
+$A sweep neighborhood --dataset mnist_5k --radius 0 1 10 100 500 --sparsity 0 0.5 0.9 --numbering out_in in_out --epochs 20 --out runs/mnist5k_neighborhood $Q
+$A sweep neighborhood --dataset mnist_5k --radius 0 1 10 100 500 --sparsity 0.5 0.9 --numbering out_in --number-zeros false --epochs 20 --out runs/mnist5k_neighborhood_nonzero $Q
+$A sweep dirichlet --dataset fashion_mnist_debian --alpha 0.001 0.01 0.1 1 10 --sparsity 0 0.5 0.9 --epochs 5 --out runs/fmnist_dirichlet $Q
+$A sweep neighborhood --dataset fashion_mnist_debian --radius 0 3 30 300 --sparsity 0 0.5 0.9 --numbering out_in in_out --epochs 5 --out runs/fmnist_neighborhood $Q
+$A sweep neighborhood --dataset fashion_mnist_debian --radius 0 3 30 300 --sparsity 0.5 0.9 --numbering out_in --number-zeros false --epochs 5 --out runs/fmnist_neighborhood_nonzero $Q
