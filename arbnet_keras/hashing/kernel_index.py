@@ -5,6 +5,7 @@ import dataclasses
 import numpy as np
 
 from arbnet_keras.hashing import counter
+from arbnet_keras.hashing.hash_function import chunked
 
 NUMBERINGS = ("out_in", "in_out")
 
@@ -72,11 +73,15 @@ def kernel_ids(
         order = order.reshape(units, input_dim).T
     zero = None
     if sparsity > 0:
-        zero = (
-            counter.random_uniform(
-                position_offset + order, seed, counter.STREAM_ZERO
-            )
-            < sparsity
+        zero = chunked(
+            lambda positions: (
+                counter.random_uniform(
+                    position_offset + positions, seed, counter.STREAM_ZERO
+                )
+                < sparsity
+            ),
+            order,
+            dtype=bool,
         )
     if zero is None or number_zeros:
         ids = order + id_offset
@@ -118,7 +123,11 @@ def kernel_index(
     entries = hash_function.index(ids, table_size, seed)
     signs = None
     if sign:
-        signs = hash_function.signs(np.maximum(ids, 0), seed)
+        signs = chunked(
+            lambda c: hash_function.signs(c, seed),
+            np.maximum(ids, 0),
+            dtype=np.int8,
+        )
     return KernelIndex(
         entries=entries,
         signs=signs,

@@ -121,8 +121,11 @@ class TiledKernel:
         self.scale = _constant(scale, dtype)
 
     def __call__(self, table):
-        flat = ops.tile(table, [self.reps])
-        flat = flat[self.start : self.start + self.size]
+        flat = table
+        if self.reps > 1:
+            flat = ops.tile(flat, [self.reps])
+        if self.start > 0 or self.size < self.reps * table.shape[0]:
+            flat = flat[self.start : self.start + self.size]
         kernel = ops.reshape(flat, self.shape)
         if self.scale is not None:
             kernel = kernel * self.scale
