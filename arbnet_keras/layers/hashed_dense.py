@@ -234,7 +234,7 @@ class HashedDense(keras.layers.Layer):
         )
         if self.inference_cache and keras.backend.backend() == "tensorflow":
             self._kernel_cache = KernelCache(
-                self._kernel_fn.shape,
+                kernel_shape,
                 int(self.table_variable.shape[0]),
                 self.variable_dtype,
             )
@@ -340,18 +340,24 @@ class HashedDense(keras.layers.Layer):
     @property
     def kernel(self):
         """The virtual kernel `table[index]`, of shape `(input_dim, units)`."""
-        kernel = self._kernel_fn(self.table_variable)
+        return self._materialize(self.table_variable)
+
+    def _materialize(self, table):
+        kernel = self._kernel_fn(table)
         return ops.transpose(kernel) if self._kernel_fn.transposed else kernel
 
     def call(self, inputs, training=None):
         if self._kernel_cache is not None and training is False:
-            kernel = self._kernel_cache(self.table_variable, self._kernel_fn)
+            # Cached in Keras' layout, so `matmul` reads it like a
+            # `Dense` kernel (a transposed operand is slower on oneDNN).
+            kernel = self._kernel_cache(self.table_variable, self._materialize)
+            x = ops.matmul(inputs, kernel)
         else:
             kernel = self._kernel_fn(self.table_variable)
-        if self._kernel_fn.transposed:
-            x = arb_ops.matmul_transposed(inputs, kernel)
-        else:
-            x = ops.matmul(inputs, kernel)
+            if self._kernel_fn.transposed:
+                x = arb_ops.matmul_transposed(inputs, kernel)
+            else:
+                x = ops.matmul(inputs, kernel)
         if self.bias is not None:
             x = ops.add(x, self.bias)
         return self.activation(x)

@@ -89,7 +89,6 @@ class GatherKernel:
         self.table_size = table_size
         self.dense_gradient = dense_gradient
         self.scale = _constant(scale, dtype)
-        self.shape = entries.shape
         self.transposed = False
 
     def __call__(self, table):
