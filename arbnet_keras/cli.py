@@ -19,6 +19,7 @@ import sys
 
 from arbnet_keras import experiments
 from arbnet_keras import training
+from arbnet_keras.cli_common import add_data_arguments
 from arbnet_keras.experiments import config as config_lib
 from arbnet_keras.experiments import paper
 from arbnet_keras.experiments import plots
@@ -162,14 +163,7 @@ def build_parser():
         help="output directory (default: runs/reproduce_quick with "
         "--quick, else runs/reproduce)",
     )
-    reproduce.add_argument(
-        "--dataset",
-        default="mnist_5k",
-        help="data set of both sweeps (default: %(default)s)",
-    )
-    reproduce.add_argument(
-        "--data-dir", default=None, help="tensorflow-datasets directory"
-    )
+    add_data_arguments(reproduce, normalization=False)
     reproduce.add_argument(
         "--epochs",
         type=int,
@@ -349,21 +343,7 @@ def _add_sweep_options(common, name):
     )
 
     model = common.add_argument_group("model")
-    model.add_argument(
-        "--dataset",
-        default="mnist_5k",
-        help="data set (default: %(default)s): mnist_5k, digits, "
-        "fashion_mnist_debian, mnist, fashion_mnist, cifar10 or idx:DIR",
-    )
-    model.add_argument(
-        "--data-dir", default=None, help="tensorflow-datasets directory"
-    )
-    model.add_argument(
-        "--normalization",
-        choices=config_lib.NORMALIZATIONS,
-        default="unit",
-        help="input normalization (default: %(default)s)",
-    )
+    add_data_arguments(model)
     model.add_argument(
         "--model",
         choices=config_lib.MODELS,

@@ -19,6 +19,8 @@ import argparse
 import os
 import sys
 
+from arbnet_keras.cli_common import add_data_arguments
+
 _DESCRIPTION = """\
 Searches the hyperparameters of an ArbNet (the paper's MLP for the data set,
 trained with the paper's recipe) with KerasTuner, then prints the best
@@ -63,20 +65,7 @@ def add_tune_parser(subparsers):
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     data = parser.add_argument_group("data and model")
-    data.add_argument(
-        "--dataset",
-        default="mnist_5k",
-        help="data set of arbnet_keras.datasets.load (default: mnist_5k)",
-    )
-    data.add_argument(
-        "--data-dir", default=None, help="tensorflow-datasets directory"
-    )
-    data.add_argument(
-        "--normalization",
-        choices=("unit", "standardize"),
-        default="unit",
-        help="input normalization (default: unit)",
-    )
+    add_data_arguments(data)
     data.add_argument(
         "--batch-size", type=int, default=128, help="(default: 128)"
     )
