@@ -129,9 +129,14 @@ def test_memory_and_file_size_fields(smoke):
             memory[side]["peak_mb"] - memory[side]["baseline_mb"]
         )
     assert memory["hashed"]["num_params"] < memory["dense"]["num_params"]
-    (size,) = sections["file_size"]["records"]
+    size, packed = sections["file_size"]["records"]
     assert size["params"]["hashed_params"] < size["params"]["dense_params"]
     assert isinstance(size["hashed"]["raw"][0], float)
+    # The same two models through `arbnet_keras.saving.save_model`.
+    assert packed["params"]["saver"] == "arbnet_keras.saving.save_model"
+    assert packed["label"].endswith("[saving.save_model]")
+    for side in ("hashed", "dense"):
+        assert 0 < packed[side]["raw"][0] < size[side]["raw"][0]
 
 
 def test_index_build_rows_per_hash(smoke):
