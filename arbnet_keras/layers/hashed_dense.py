@@ -19,6 +19,8 @@ from arbnet_keras.layers.hash_table import HashTable
 from arbnet_keras.layers.kernels import KernelCache
 from arbnet_keras.layers.kernels import make_kernel
 from arbnet_keras.layers.kernels import validate_kernel_mode
+from arbnet_keras.layers.table_sizing import own_table_size
+from arbnet_keras.layers.table_sizing import validate_table_arguments
 from arbnet_keras.seeds import resolve_seed
 
 
@@ -158,7 +160,7 @@ class HashedDense(keras.layers.Layer):
                 f"`table` must be a `HashTable` or None. Received: "
                 f"table={table!r}"
             )
-        _validate_sizes(table, table_size, compression, seed)
+        validate_table_arguments(table, table_size, compression, seed)
         hash = hashing.get(
             hash if hash is not None else _default(table, "hash")
         )
@@ -215,7 +217,9 @@ class HashedDense(keras.layers.Layer):
         input_dim = input_shape[-1]
         kernel_shape = (input_dim, self.units)
         if self.table is None:
-            size = self._own_table_size(kernel_shape)
+            size = own_table_size(
+                self.hash, kernel_shape, self.table_size, self.compression
+            )
             self._table = self.add_weight(
                 name="table",
                 shape=(size,),
@@ -251,32 +255,6 @@ class HashedDense(keras.layers.Layer):
         self.input_spec = keras.layers.InputSpec(
             min_ndim=2, axes={-1: input_dim}
         )
-
-    def _own_table_size(self, kernel_shape):
-        num_weights = kernel_shape[0] * kernel_shape[1]
-        required = self.hash.required_table_size(kernel_shape, num_weights)
-        if required is not None:
-            size = required
-            given = self.table_size or (
-                self.compression and _compressed(self.compression, num_weights)
-            )
-            if given and given != required:
-                raise ValueError(
-                    f"The {self.hash.__class__.__name__} hash needs a table "
-                    f"of {required} entries for a kernel of shape "
-                    f"{kernel_shape}. Received: table_size={given}"
-                )
-        elif self.table_size is not None:
-            size = self.table_size
-        else:
-            size = _compressed(self.compression, num_weights)
-        if size > num_weights:
-            raise ValueError(
-                "`table_size` must be at most the number of virtual weights "
-                f"({num_weights} for a kernel of shape {kernel_shape}). "
-                f"Received: table_size={size}"
-            )
-        return size
 
     def _attach_table(self, kernel_shape):
         if self.table.variable_dtype != self.variable_dtype:
@@ -419,38 +397,3 @@ _TABLE_DEFAULTS = {
 
 def _default(table, name):
     return _TABLE_DEFAULTS[name] if table is None else getattr(table, name)
-
-
-def _compressed(compression, num_weights):
-    return max(1, int(round(compression * num_weights)))
-
-
-def _validate_sizes(table, table_size, compression, seed):
-    if table is not None:
-        for name, value in (
-            ("table_size", table_size),
-            ("compression", compression),
-            ("seed", seed),
-        ):
-            if value is not None:
-                raise ValueError(
-                    f"`{name}` cannot be set on a layer that uses a shared "
-                    f"`table`: the table sets it. Received: {name}={value!r}"
-                )
-        return
-    if table_size is not None and compression is not None:
-        raise ValueError(
-            "Give only one of `table_size` or `compression`. Received: "
-            f"table_size={table_size!r}, compression={compression!r}"
-        )
-    if table_size is not None:
-        validate_positive_int("table_size", table_size)
-    if compression is not None and (
-        isinstance(compression, bool)
-        or not isinstance(compression, numbers.Real)
-        or not 0 < compression <= 1
-    ):
-        raise ValueError(
-            "`compression` must be a number in (0, 1]. Received: "
-            f"compression={compression!r}"
-        )
