@@ -16,6 +16,11 @@ EXTRAS = {
     # Keras needs a backend: TensorFlow, CPU-only or full (GPU) build.
     "cpu": ["tensorflow-cpu>=2.16"],
     "gpu": ["tensorflow[and-cuda]>=2.16"],
+    # The other Keras backends, without TensorFlow (run with
+    # KERAS_BACKEND=jax or torch). Plain `torch` resolves to a multi-GB
+    # CUDA build; the pinned CPU build is the one the project is tested on.
+    "jax": ["jax>=0.4.30"],
+    "torch": ["torch==2.13.0"],
     # keras-tuner imports tensorboard in `Tuner.search`; TF no longer
     # installs it. The distributed mode uses keras-tuner internals.
     "tuning": ["keras-tuner>=1.4.7,<1.5", "tensorboard"],
@@ -27,12 +32,14 @@ EXTRAS = {
     "plots": ["matplotlib>=3.7"],
     "test": ["pytest>=7", "ruff"],
 }
-# Everything but the backend, which users choose with `cpu` or `gpu`.
+BACKENDS = ("cpu", "gpu", "jax", "torch")
+# Everything but the backend, which users choose with `cpu`, `gpu`, `jax`
+# or `torch`.
 EXTRAS["all"] = sorted(
     {
         req
         for name, reqs in EXTRAS.items()
-        if name not in ("cpu", "gpu")
+        if name not in BACKENDS
         for req in reqs
     }
 )
