@@ -1,6 +1,7 @@
 """Identifiers and table entries of one layer's kernel."""
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -15,7 +16,7 @@ class KernelIndex:
     """The sharing pattern of one kernel.
 
     Attributes:
-        entries: int64 array `(input_dim, units)`: each weight's table
+        entries: int64 array shaped like the kernel: each weight's table
             entry, or `-1` for a constant zero.
         signs: int8 array of +1/-1 of the same shape, or `None` when the
             layer uses no sign hash.
@@ -38,6 +39,21 @@ def validate_numbering(numbering):
     return numbering
 
 
+def numbering_axes(numbering, ndim):
+    """The axes of a Keras weight in the order its identifiers run.
+
+    `"in_out"` numbers row-major over the Keras layout itself. `"out_in"`
+    numbers row-major over PyTorch's layout: output axis (the last Keras
+    axis) first, then the input axis, then the spatial axes of a
+    convolution filter; `(units, input_dim)` for a dense kernel,
+    `(filters, in_channels, *kernel_size)` for a convolution's.
+    """
+    validate_numbering(numbering)
+    if numbering == "in_out" or ndim < 2:
+        return tuple(range(ndim))
+    return (ndim - 1, ndim - 2) + tuple(range(ndim - 2))
+
+
 def kernel_ids(
     kernel_shape,
     seed,
@@ -50,9 +66,10 @@ def kernel_ids(
     """Numbers the weights of a kernel.
 
     A weight's position is its flat index in numbering order: row-major
-    over Keras' `(input_dim, units)` kernel for `"in_out"`, or row-major
-    over `(units, input_dim)`, as PyTorch stores a linear layer, for
-    `"out_in"`. A fraction `sparsity` of positions, chosen independently by
+    over the Keras layout (`(input_dim, units)` for a dense kernel) for
+    `"in_out"`, or row-major over PyTorch's layout (`(units, input_dim)`,
+    `(filters, in_channels, *kernel_size)`) for `"out_in"`; see
+    `numbering_axes`. Kernels of any rank are numbered. A fraction `sparsity` of positions, chosen independently by
     a hash of `(seed, position_offset + position)`, are fixed at zero. The
     other weights get identifiers from `id_offset` on: their position when
     `number_zeros` is true (zeros consume identifiers), otherwise their rank
@@ -62,15 +79,14 @@ def kernel_ids(
         `(ids, num_ids)`: an int64 array of shape `kernel_shape` with `-1`
         for zeros, and the number of identifiers consumed.
     """
-    validate_numbering(numbering)
-    input_dim, units = kernel_shape
-    size = input_dim * units
+    kernel_shape = tuple(int(d) for d in kernel_shape)
+    axes = numbering_axes(numbering, len(kernel_shape))
+    size = math.prod(kernel_shape)
     # `order` lists positions in numbering order, laid out as the kernel.
-    order = np.arange(size, dtype=np.int64)
-    if numbering == "in_out":
-        order = order.reshape(input_dim, units)
-    else:
-        order = order.reshape(units, input_dim).T
+    order = np.arange(size, dtype=np.int64).reshape(
+        [kernel_shape[a] for a in axes]
+    )
+    order = np.ascontiguousarray(order.transpose(np.argsort(axes)))
     zero = None
     if sparsity > 0:
         zero = chunked(
@@ -132,5 +148,5 @@ def kernel_index(
         entries=entries,
         signs=signs,
         num_ids=num_ids,
-        num_positions=int(np.prod(kernel_shape)),
+        num_positions=math.prod(kernel_shape),
     )

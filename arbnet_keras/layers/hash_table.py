@@ -1,4 +1,4 @@
-"""A hash table that several `HashedDense` layers share."""
+"""A hash table that several hashed layers share."""
 
 import keras
 from keras import constraints
@@ -14,9 +14,11 @@ from arbnet_keras.seeds import resolve_seed
 
 @keras.saving.register_keras_serializable(package="arbnet_keras")
 class HashTable(keras.layers.Layer):
-    """One trainable table shared by several `HashedDense` layers.
+    """One trainable table shared by several hashed layers.
 
-    Pass the same `HashTable` as `table=` to several layers to make them one
+    Pass the same `HashTable` as `table=` to several hashed layers
+    (`HashedDense`, `HashedConv1D`, `HashedConv2D`, `HashedEmbedding`, in
+    any mix) to make them one
     ArbNet: every weight of every layer gets an identifier unique across
     the table (each layer's identifiers start where the previous layer's
     end, in build order) and the table's hash function maps identifiers to
@@ -90,9 +92,13 @@ class HashTable(keras.layers.Layer):
         self.variable = None
         self._next_id = 0
         self._next_position = 0
+        self._claimed_starts = ()
 
     def build(self, fans=(1, 1)):
         """Creates the table variable; called by the first layer using it.
+
+        Keras may build a layer inside a scratch trace; the variable is
+        created like every Keras variable, outside it.
 
         Args:
             fans: `(fan_in, fan_out)` of that layer's virtual kernel, which
@@ -128,11 +134,21 @@ class HashTable(keras.layers.Layer):
             id_offset = self._next_id
         if position_offset is None:
             position_offset = self._next_position
+        self._claimed_starts = self._claimed_starts + (position_offset,)
         self._next_id = max(self._next_id, id_offset + num_ids)
         self._next_position = max(
             self._next_position, position_offset + num_positions
         )
         return id_offset, position_offset
+
+    def is_claimed(self, position_offset):
+        """Whether a layer already claimed positions from `position_offset`.
+
+        With `None` (a layer not yet built), whether the table is built.
+        """
+        if position_offset is None:
+            return self.built
+        return position_offset in self._claimed_starts
 
     @property
     def num_ids(self):

@@ -1,7 +1,5 @@
 """The `HashedDense` layer: a dense layer whose weights live in a table."""
 
-import numbers
-
 import keras
 from keras import activations
 from keras import constraints
@@ -9,23 +7,15 @@ from keras import initializers
 from keras import ops
 from keras import regularizers
 
-from arbnet_keras import hashing
 from arbnet_keras import ops as arb_ops
 from arbnet_keras.hashing.hash_function import validate_positive_int
-from arbnet_keras.hashing.kernel_index import kernel_ids
-from arbnet_keras.hashing.kernel_index import validate_numbering
-from arbnet_keras.initializers import table_initializer
-from arbnet_keras.layers.hash_table import HashTable
+from arbnet_keras.layers.hashed_weights import HashedLayerMixin
+from arbnet_keras.layers.hashed_weights import hash_arguments
 from arbnet_keras.layers.kernels import KernelCache
-from arbnet_keras.layers.kernels import make_kernel
-from arbnet_keras.layers.kernels import validate_kernel_mode
-from arbnet_keras.layers.table_sizing import own_table_size
-from arbnet_keras.layers.table_sizing import validate_table_arguments
-from arbnet_keras.seeds import resolve_seed
 
 
 @keras.saving.register_keras_serializable(package="arbnet_keras")
-class HashedDense(keras.layers.Layer):
+class HashedDense(HashedLayerMixin, keras.layers.Layer):
     """A densely-connected layer whose kernel is gathered from a hash table.
 
     The layer computes `activation(dot(input, kernel) + bias)` like `Dense`,
@@ -152,90 +142,39 @@ class HashedDense(keras.layers.Layer):
         **kwargs,
     ):
         units = validate_positive_int("units", units)
-        validate_kernel_mode(kernel_mode)
-        if isinstance(table, dict):
-            table = keras.saving.deserialize_keras_object(table)
-        if table is not None and not isinstance(table, HashTable):
-            raise ValueError(
-                f"`table` must be a `HashTable` or None. Received: "
-                f"table={table!r}"
-            )
-        validate_table_arguments(table, table_size, compression, seed)
-        hash = hashing.get(
-            hash if hash is not None else _default(table, "hash")
-        )
-        if not (table or table_size or compression or hash.sets_table_size):
-            raise ValueError(
-                "Exactly one of `table_size` or `compression` must be given "
-                "(or a shared `table`). Received: table_size=None, "
-                "compression=None"
-            )
-        if (
-            isinstance(sparsity, bool)
-            or not isinstance(sparsity, numbers.Real)
-            or not 0 <= sparsity < 1
-        ):
-            raise ValueError(
-                f"`sparsity` must be a number in [0, 1). Received: "
-                f"sparsity={sparsity!r}"
-            )
-        numbering = validate_numbering(
-            numbering or _default(table, "numbering")
+        arguments = hash_arguments(
+            hash=hash,
+            table_size=table_size,
+            compression=compression,
+            sparsity=sparsity,
+            table=table,
+            seed=seed,
+            sign=sign,
+            numbering=numbering,
+            number_zeros=number_zeros,
+            table_initializer=table_initializer,
+            table_regularizer=table_regularizer,
+            table_constraint=table_constraint,
+            kernel_mode=kernel_mode,
+            id_offset=id_offset,
+            position_offset=position_offset,
         )
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        self._set_hashing(arguments)
         self.units = units
-        self.hash = hash
-        self.table_size = table_size
-        self.compression = compression
-        self.sparsity = float(sparsity)
-        self.table = table
-        self.seed = table.seed if table is not None else resolve_seed(seed)
-        self.sign = bool(sign)
-        self.numbering = numbering
-        self.number_zeros = bool(
-            _default(table, "number_zeros")
-            if number_zeros is None
-            else number_zeros
-        )
         self.activation = activations.get(activation)
         self.use_bias = use_bias
-        self.table_initializer = initializers.get(table_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
-        self.table_regularizer = regularizers.get(table_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.table_constraint = constraints.get(table_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        self.kernel_mode = kernel_mode
         self.inference_cache = bool(inference_cache)
-        self.id_offset = id_offset
-        self.position_offset = position_offset
         self.input_spec = keras.layers.InputSpec(min_ndim=2)
-        self._kernel_fn = None
         self._kernel_cache = None
 
     def build(self, input_shape):
         input_dim = input_shape[-1]
         kernel_shape = (input_dim, self.units)
-        if self.table is None:
-            size = own_table_size(
-                self.hash, kernel_shape, self.table_size, self.compression
-            )
-            self._table = self.add_weight(
-                name="table",
-                shape=(size,),
-                initializer=table_initializer(
-                    self.table_initializer, kernel_shape
-                ),
-                regularizer=self.table_regularizer,
-                constraint=self.table_constraint,
-            )
-            self.id_offset, self.position_offset = 0, 0
-        else:
-            self._attach_table(kernel_shape)
-        self._kernel_shape = kernel_shape
-        self._kernel_fn = make_kernel(
-            self, self.kernel_index(), self.kernel_mode
-        )
+        self._build_hashed(kernel_shape)
         if self.inference_cache and keras.backend.backend() == "tensorflow":
             self._kernel_cache = KernelCache(
                 kernel_shape,
@@ -256,83 +195,22 @@ class HashedDense(keras.layers.Layer):
             min_ndim=2, axes={-1: input_dim}
         )
 
-    def _attach_table(self, kernel_shape):
-        if self.table.variable_dtype != self.variable_dtype:
-            raise ValueError(
-                "A `HashTable` can only be shared by layers of its dtype. "
-                f"Received: layer {self.name!r} with dtype "
-                f"{self.variable_dtype} and table {self.table.name!r} "
-                f"with dtype {self.table.variable_dtype}"
-            )
-        self.table.build(kernel_shape)
-        num_positions = kernel_shape[0] * kernel_shape[1]
-        position_offset = self.position_offset
-        if position_offset is None:
-            position_offset = self.table.num_positions
-        num_ids = num_positions
-        if self.sparsity > 0 and not self.number_zeros:
-            _, num_ids = kernel_ids(
-                kernel_shape,
-                self.seed,
-                sparsity=self.sparsity,
-                numbering=self.numbering,
-                number_zeros=False,
-                position_offset=position_offset,
-            )
-        self.id_offset, self.position_offset = self.table.claim(
-            num_ids,
-            num_positions,
-            id_offset=self.id_offset,
-            position_offset=position_offset,
-        )
-
-    def kernel_index(self):
-        """Rebuilds the layer's `hashing.KernelIndex` (entries and signs).
-
-        Only valid once the layer is built. The result is computed anew
-        from the config, in NumPy, and not kept by the layer.
-        """
-        if self.id_offset is None:
-            raise ValueError(
-                f"Layer {self.name!r} is not built yet: call it on an input "
-                "first."
-            )
-        return hashing.kernel_index(
-            self.hash,
-            self._kernel_shape,
-            int(self.table_variable.shape[0]),
-            self.seed,
-            sparsity=self.sparsity,
-            numbering=self.numbering,
-            number_zeros=self.number_zeros,
-            sign=self.sign,
-            id_offset=self.id_offset,
-            position_offset=self.position_offset,
-        )
-
-    @property
-    def table_variable(self):
-        """The table variable: the layer's own, or the shared table's."""
-        return self._table if self.table is None else self.table.variable
-
     @property
     def kernel(self):
         """The virtual kernel `table[index]`, of shape `(input_dim, units)`."""
-        return self._materialize(self.table_variable)
-
-    def _materialize(self, table):
-        kernel = self._kernel_fn(table)
-        return ops.transpose(kernel) if self._kernel_fn.transposed else kernel
+        return self._hashed_weight()
 
     def call(self, inputs, training=None):
         if self._kernel_cache is not None and training is False:
             # Cached in Keras' layout, so `matmul` reads it like a
             # `Dense` kernel (a transposed operand is slower on oneDNN).
-            kernel = self._kernel_cache(self.table_variable, self._materialize)
+            kernel = self._kernel_cache(
+                self.table_variable, self._hashed_weight
+            )
             x = ops.matmul(inputs, kernel)
         else:
-            kernel = self._kernel_fn(self.table_variable)
-            if self._kernel_fn.transposed:
+            kernel = self._weight_fn(self.table_variable)
+            if self._weight_fn.axes is not None:
                 x = arb_ops.matmul_transposed(inputs, kernel)
             else:
                 x = ops.matmul(inputs, kernel)
@@ -345,55 +223,20 @@ class HashedDense(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
+        config.update(self._hashing_config())
         config.update(
             {
                 "units": self.units,
-                "hash": hashing.serialize(self.hash),
-                "table_size": self.table_size,
-                "compression": self.compression,
-                "sparsity": self.sparsity,
-                # The object itself, not its config: Keras then serializes
-                # it once per model and records that the layers share it.
-                "table": self.table,
-                "seed": self.seed,
-                "sign": self.sign,
-                "numbering": self.numbering,
-                "number_zeros": self.number_zeros,
                 "activation": activations.serialize(self.activation),
                 "use_bias": self.use_bias,
-                "table_initializer": initializers.serialize(
-                    self.table_initializer
-                ),
                 "bias_initializer": initializers.serialize(
                     self.bias_initializer
-                ),
-                "table_regularizer": regularizers.serialize(
-                    self.table_regularizer
                 ),
                 "bias_regularizer": regularizers.serialize(
                     self.bias_regularizer
                 ),
-                "table_constraint": constraints.serialize(
-                    self.table_constraint
-                ),
                 "bias_constraint": constraints.serialize(self.bias_constraint),
-                "kernel_mode": self.kernel_mode,
                 "inference_cache": self.inference_cache,
-                "id_offset": self.id_offset,
-                "position_offset": self.position_offset,
             }
         )
-        if self.table is not None:
-            config["seed"] = None
         return config
-
-
-_TABLE_DEFAULTS = {
-    "hash": "uniform",
-    "numbering": "out_in",
-    "number_zeros": True,
-}
-
-
-def _default(table, name):
-    return _TABLE_DEFAULTS[name] if table is None else getattr(table, name)

@@ -1,4 +1,4 @@
-"""How a `HashedDense` layer turns its table into a kernel.
+"""How a hashed layer turns its table into a weight tensor.
 
 Two strategies produce the same kernel and the same table gradient:
 
@@ -27,6 +27,7 @@ from keras import ops
 from arbnet_keras.hashing import Identity
 from arbnet_keras.hashing import Modulus
 from arbnet_keras.hashing import Neighborhood
+from arbnet_keras.layers.constants import lazy
 
 KERNEL_MODES = ("auto", "gather")
 
@@ -48,76 +49,86 @@ def is_tileable(hash_function, sparsity, number_zeros):
     return contiguous and isinstance(hash_function, (Modulus, Identity))
 
 
-def make_kernel(layer, index, kernel_mode):
-    """Returns the kernel strategy of a layer being built.
+def make_kernel(index, table_size, hash_function, layout, kernel_mode, dtype):
+    """Returns the kernel strategy of a hashed weight being built.
 
     Args:
-        layer: The `HashedDense` layer (for its numbering and offsets).
         index: Its `hashing.KernelIndex`.
+        table_size: Number of entries of the table.
+        hash_function: Its hash function.
+        layout: Its `Layout` (numbering, offsets, sparsity).
         kernel_mode: `"auto"` or `"gather"`.
+        dtype: Compute dtype of the weight.
     """
     live = index.entries >= 0
     scale = None
     if index.signs is not None or not live.all():
         scale = live if index.signs is None else index.signs * live
     if kernel_mode == "auto" and is_tileable(
-        layer.hash, layer.sparsity, layer.number_zeros
+        hash_function, layout.sparsity, layout.number_zeros
     ):
         return TiledKernel(
             kernel_shape=index.entries.shape,
-            offset=layer.id_offset,
-            table_size=int(layer.table_variable.shape[0]),
-            transposed=layer.numbering == "out_in",
+            offset=layout.id_offset,
+            table_size=table_size,
+            axes=layout.axes,
             scale=scale,
-            dtype=layer.compute_dtype,
+            dtype=dtype,
         )
     return GatherKernel(
         np.where(live, index.entries, 0),
-        table_size=int(layer.table_variable.shape[0]),
+        table_size=table_size,
         dense_gradient=kernel_mode == "auto",
         scale=scale,
-        dtype=layer.compute_dtype,
+        dtype=dtype,
     )
 
 
 class GatherKernel:
-    """`kernel = table[index] * scale`; see the module docstring."""
+    """`kernel = table[index] * scale`; see the module docstring.
+
+    Attributes:
+        axes: `None`: the kernel comes out in Keras' layout.
+    """
+
+    axes = None
 
     def __init__(self, entries, table_size, dense_gradient, scale, dtype):
-        index_dtype = "int16" if table_size <= 2**15 else "int32"
-        self.index = ops.convert_to_tensor(entries.astype(index_dtype))
+        self.index = lazy(entries, index_dtype(table_size))
         self.table_size = table_size
         self.dense_gradient = dense_gradient
-        self.scale = _constant(scale, dtype)
-        self.transposed = False
+        self.scale = lazy(scale, dtype)
 
     def __call__(self, table):
+        index = self.index(table)
+        scale = None if self.scale is None else self.scale(table)
         if self.dense_gradient and keras.backend.backend() == "tensorflow":
-            return _gather_dense_grad(
-                table, self.index, self.scale, self.table_size
-            )
-        return _gather_scaled(table, self.index, self.scale)
+            return _gather_dense_grad(table, index, scale, self.table_size)
+        return _gather_scaled(table, index, scale)
 
 
 class TiledKernel:
     """The kernel of `entry = (offset + position) mod n`, without an index.
 
-    The kernel is built in numbering order, `(units, input_dim)` when
-    `transposed`, as the table rotated by `offset` and tiled.
+    The kernel is built in numbering order, as the table rotated by
+    `offset` and tiled: its axes are the Keras weight's axes permuted by
+    `axes` (`(1, 0)` for a dense kernel numbered `"out_in"`), and
+    `ops.transpose(kernel, numpy.argsort(axes))` is the Keras layout.
+
+    Attributes:
+        axes: The permutation, or `None` when it is the identity.
     """
 
-    def __init__(
-        self, kernel_shape, offset, table_size, transposed, scale, dtype
-    ):
-        input_dim, units = kernel_shape
-        self.shape = (units, input_dim) if transposed else kernel_shape
-        self.size = input_dim * units
+    def __init__(self, kernel_shape, offset, table_size, axes, scale, dtype):
+        axes = tuple(axes)
+        self.shape = tuple(kernel_shape[a] for a in axes)
+        self.size = math.prod(kernel_shape)
         self.start = offset % table_size
         self.reps = math.ceil((self.start + self.size) / table_size)
-        self.transposed = transposed
-        if scale is not None and transposed:
-            scale = scale.T
-        self.scale = _constant(scale, dtype)
+        self.axes = None if axes == tuple(range(len(axes))) else axes
+        if scale is not None and self.axes is not None:
+            scale = np.transpose(scale, axes)
+        self.scale = lazy(scale, dtype)
 
     def __call__(self, table):
         flat = table
@@ -127,14 +138,13 @@ class TiledKernel:
             flat = flat[self.start : self.start + self.size]
         kernel = ops.reshape(flat, self.shape)
         if self.scale is not None:
-            kernel = kernel * self.scale
+            kernel = kernel * self.scale(table)
         return kernel
 
 
-def _constant(array, dtype):
-    if array is None:
-        return None
-    return ops.convert_to_tensor(np.ascontiguousarray(array).astype(dtype))
+def index_dtype(table_size):
+    """The narrowest integer type that holds entries below `table_size`."""
+    return "int16" if table_size <= 2**15 else "int32"
 
 
 def _gather_scaled(table, index, scale):
@@ -222,6 +232,12 @@ class KernelCache:
     def __init__(self, kernel_shape, table_size, dtype):
         import tensorflow as tf
 
+        # Keras may build the layer inside a scratch graph: the variables
+        # must outlive it.
+        with tf.init_scope():
+            self._create(tf, kernel_shape, table_size, dtype)
+
+    def _create(self, tf, kernel_shape, table_size, dtype):
         # Replicas of a `tf.distribute` strategy compute the same kernel.
         options = dict(
             trainable=False,

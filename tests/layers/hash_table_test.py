@@ -202,7 +202,10 @@ class TestSerialization:
         assert config["seed"] is None
         assert config["id_offset"] == 30
         clone = HashedDense.from_config(config)
-        assert clone.table is table
+        # A layer rebuilt from a config gets a new table like the original,
+        # never the original's variable (`clone_model` goes this way).
+        assert clone.table is not table
+        assert clone.table.get_config() == table.get_config()
 
     def test_save_and_load_keeps_sharing(self, tmp_path):
         table = HashTable(25, hash="dirichlet", seed=2, name="shared")
