@@ -23,6 +23,26 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "slow: slow or paper-scale runs, left out by default"
     )
+    config.addinivalue_line(
+        "markers",
+        "tensorflow_only: needs the TensorFlow backend; skipped on the others",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    # As keras-hub does: backend-specific tests are skipped, not failed,
+    # under another KERAS_BACKEND (CI also deselects them with -m).
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        return
+    skip = pytest.mark.skip(
+        reason=f"TensorFlow only; the Keras backend is {backend!r}."
+    )
+    for item in items:
+        if "tensorflow_only" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture

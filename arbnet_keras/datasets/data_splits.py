@@ -8,11 +8,13 @@ class DataSplits:
     """Batched train and test pipelines of one data set, as `load` returns.
 
     Args:
-        train: `tf.data.Dataset` of `(x, y)` batches of the training split:
-            `x` is float32 of shape `(batch, input_dim)`, `y` int32 of shape
-            `(batch,)`. Reshuffled every epoch from a fixed seed.
-        test: `tf.data.Dataset` of `(x, y)` batches of the test split, in a
-            fixed order.
+        train: `(x, y)` batches of the training split: `x` is float32 of
+            shape `(batch, input_dim)`, `y` int32 of shape `(batch,)`.
+            Reshuffled every epoch from a fixed seed. A `tf.data.Dataset`
+            on the TensorFlow backend, an `ArrayBatches` (a
+            `keras.utils.PyDataset`) on the others.
+        test: `(x, y)` batches of the test split, in a fixed order, of the
+            same type as `train`.
         input_dim: Number of features of one flattened example (`D`).
         input_shape: Shape of one example before flattening, for example
             `(28, 28, 1)`.

@@ -1,10 +1,12 @@
 """`load`, `load_arrays` and `available`: the data sets of the experiments."""
 
+import keras
 import numpy as np
 
 from arbnet_keras.datasets import in_memory
 from arbnet_keras.datasets import pipeline
 from arbnet_keras.datasets import tfds_source
+from arbnet_keras.datasets.array_batches import ArrayBatches
 from arbnet_keras.datasets.data_splits import DataSplits
 from arbnet_keras.datasets.idx import load_idx_directory
 
@@ -51,6 +53,24 @@ def _check_name(name):
     )
 
 
+def _uses_tf_data():
+    """Whether pipelines are `tf.data` (TensorFlow backend) or NumPy."""
+    return keras.backend.backend() == "tensorflow"
+
+
+def _check_tfds_backend(name):
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
+        offline = list(_IN_MEMORY) + [f"{IDX_PREFIX}<directory>"]
+        raise ValueError(
+            f"The data set '{name}' is read through tensorflow-datasets, "
+            "which needs the TensorFlow backend, but the Keras backend is "
+            f"'{backend}'. Use an offline data set ({', '.join(offline)}) "
+            "or run with KERAS_BACKEND=tensorflow. Received: "
+            f"name={name!r}"
+        )
+
+
 def _check_positive_int(value, arg):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         valid = False
@@ -78,7 +98,9 @@ def load_arrays(name, *, data_dir=None):
         `"digits"`) and int32 labels of shape `(n,)`.
 
     Raises:
-        ValueError: If `name` is unknown or its files are malformed.
+        ValueError: If `name` is unknown or its files are malformed, or
+            names a tensorflow-datasets set on another Keras backend than
+            TensorFlow.
         DatasetUnavailableError: If the data is not available offline and
             cannot be downloaded.
         ImportError: If a package the data set needs is not installed.
@@ -94,6 +116,7 @@ def load_arrays(name, *, data_dir=None):
         return load_idx_directory(key)
     if kind == "memory":
         return _IN_MEMORY[key][0]()
+    _check_tfds_backend(key)
     return tfds_source.load_arrays(key, data_dir)
 
 
@@ -106,7 +129,14 @@ def load(
     shuffle_seed=0,
     shuffle_buffer=10_000,
 ):
-    """Loads a data set as batched, flattened `tf.data` pipelines.
+    """Loads a data set as batched, flattened pipelines.
+
+    On the TensorFlow backend the pipelines are `tf.data.Dataset`s. On JAX
+    and PyTorch they are `ArrayBatches` (a `keras.utils.PyDataset` over
+    numpy arrays, no TensorFlow needed) with the same batches: identical
+    test batches, and training batches with the same values and shuffle
+    algorithm in another random order. tensorflow-datasets names need the
+    TensorFlow backend.
 
     Names:
 
@@ -125,7 +155,8 @@ def load(
     - `"mnist"`, `"fashion_mnist"`, `"cifar10"`: through
         tensorflow-datasets, downloaded into `data_dir` on first use. Without
         network access and prepared data, `DatasetUnavailableError` is
-        raised within seconds; no other data set is substituted.
+        raised within seconds; no other data set is substituted. TensorFlow
+        backend only.
 
     Args:
         name: Which data set, as above.
@@ -150,12 +181,13 @@ def load(
     Returns:
         A `DataSplits`. Its `train` and `test` datasets yield `(x, y)` with
         float32 `x` of shape `(batch, input_dim)` and int32 `y`; `test` is
-        not shuffled. Both prefetch (`tf.data.AUTOTUNE`).
+        not shuffled. On TensorFlow both prefetch (`tf.data.AUTOTUNE`).
 
     Raises:
         ValueError: If `name`, `batch_size`, `normalization`,
-            `shuffle_seed` or `shuffle_buffer` is invalid, or IDX files are
-            missing or malformed.
+            `shuffle_seed` or `shuffle_buffer` is invalid, IDX files are
+            missing or malformed, or `name` is a tensorflow-datasets set
+            and the Keras backend is not TensorFlow.
         DatasetUnavailableError: If the data is not available offline and
             cannot be downloaded.
         ImportError: If a package the data set needs is not installed.
@@ -192,6 +224,7 @@ def load(
     }
     standardize = normalization == "standardize"
     if kind == "tfds":
+        _check_tfds_backend(key)
         return _load_tfds(key, data_dir, standardize, options)
     if kind == "idx":
         arrays, max_value = load_idx_directory(key), 255
@@ -202,8 +235,6 @@ def load(
 
 
 def _load_in_memory(name, arrays, max_value, standardize, options):
-    import tensorflow as tf
-
     (x_train, y_train), (x_test, y_test) = arrays
     input_shape = tuple(int(d) for d in x_train.shape[1:])
     input_dim = int(np.prod(input_shape))
@@ -211,19 +242,34 @@ def _load_in_memory(name, arrays, max_value, standardize, options):
     if labels.size and labels.min() < 0:
         raise ValueError(f"Data set '{name}' has negative labels.")
     stats = pipeline.array_moments(x_train, max_value) if standardize else ()
-    normalize = pipeline.make_normalizer(input_dim, max_value, *stats)
-    train, test = (
-        pipeline.batched(
-            tf.data.Dataset.from_tensor_slices((x, y)),
-            normalize,
-            training=training,
-            **options,
+    splits = ((x_train, y_train, True), (x_test, y_test, False))
+    if _uses_tf_data():
+        import tensorflow as tf
+
+        normalize = pipeline.make_normalizer(input_dim, max_value, *stats)
+        train, test = (
+            pipeline.batched(
+                tf.data.Dataset.from_tensor_slices((x, y)),
+                normalize,
+                training=training,
+                **options,
+            )
+            for x, y, training in splits
         )
-        for x, y, training in (
-            (x_train, y_train, True),
-            (x_test, y_test, False),
+    else:
+        normalize = pipeline.make_array_normalizer(input_dim, max_value, *stats)
+        train, test = (
+            ArrayBatches(
+                x,
+                y,
+                normalize,
+                batch_size=options["batch_size"],
+                shuffle=training,
+                shuffle_seed=options["shuffle_seed"],
+                shuffle_buffer=options["buffer"],
+            )
+            for x, y, training in splits
         )
-    )
     return DataSplits(
         train=train,
         test=test,

@@ -52,7 +52,7 @@ def array_moments(x, max_value):
 
 
 def make_normalizer(input_dim, max_value, mean=None, std=None):
-    """A `(x, y)` batch map: flatten, scale and optionally standardize.
+    """A `(x, y)` batch map of `tf.data`: flatten, scale, standardize.
 
     Args:
         input_dim: Number of features of one flattened example.
@@ -76,6 +76,33 @@ def make_normalizer(input_dim, max_value, mean=None, std=None):
         if mean is not None:
             x = (x - mean) * inv_std
         return x, tf.cast(y, tf.int32)
+
+    return normalize
+
+
+def make_array_normalizer(input_dim, max_value, mean=None, std=None):
+    """`make_normalizer` on numpy arrays, with the same float32 arithmetic.
+
+    Args:
+        input_dim: Number of features of one flattened example.
+        max_value: Largest raw pixel value; pixels are divided by it.
+        mean: Optional per-feature mean of unit-scaled training examples.
+        std: Per-feature std, given together with `mean`.
+
+    Returns:
+        A function mapping a batch `(x, y)` of numpy arrays to float32 `x`
+        of shape `(batch, input_dim)` and int32 `y`.
+    """
+    scale = np.float32(1.0 / float(max_value))
+    if mean is not None:
+        mean = np.asarray(mean, np.float32)
+        inv_std = np.asarray(1.0 / std, np.float32)
+
+    def normalize(x, y):
+        x = np.reshape(x.astype(np.float32), (-1, input_dim)) * scale
+        if mean is not None:
+            x = (x - mean) * inv_std
+        return x, np.asarray(y, np.int32)
 
     return normalize
 
