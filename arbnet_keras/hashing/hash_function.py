@@ -6,6 +6,7 @@ import keras
 import numpy as np
 
 from arbnet_keras.hashing import counter
+from arbnet_keras.seeds import validate_seed
 
 
 @keras.saving.register_keras_serializable(package="arbnet_keras")
@@ -53,7 +54,12 @@ class HashFunction:
         Returns:
             An int64 array shaped like `ids` with values in
             `[-1, table_size)`, `-1` for a constant zero.
+
+        Raises:
+            ValueError: If `table_size` is not a positive integer or `seed`
+                is not an integer in `[0, 2**64)`.
         """
+        table_size, seed = validate_hash_arguments(table_size, seed)
         ids = np.asarray(ids, dtype=np.int64)
         live = ids >= 0
         if live.all():
@@ -122,6 +128,19 @@ def _config_equal(a, b):
     if a.keys() != b.keys():
         return False
     return all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def validate_hash_arguments(table_size, seed):
+    """Checks the `table_size` and `seed` given to a hash function.
+
+    Returns:
+        `(table_size, seed)` as Python ints.
+
+    Raises:
+        ValueError: If `table_size` is not a positive integer or `seed` is
+            not an integer in `[0, 2**64)`.
+    """
+    return validate_positive_int("table_size", table_size), validate_seed(seed)
 
 
 def validate_positive_number(name, value):

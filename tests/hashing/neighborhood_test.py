@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from arbnet_keras import HashedDense
 from arbnet_keras import hashing
 from arbnet_keras import metrics
 
@@ -85,3 +86,34 @@ def test_invalid_radius(radius):
 def test_radius_config():
     assert hashing.Neighborhood(radius=4).get_config() == {"radius": 4}
     assert hashing.Neighborhood(np.int64(4)).radius == 4
+
+
+@pytest.mark.parametrize("radius", [2**40 + 1, 2**62, 10**20])
+def test_radius_too_large(radius):
+    # 2**62 and beyond once passed and raised OverflowError at build.
+    with pytest.raises(
+        ValueError,
+        match=r"`radius` must be at most 2\*\*40 .*"
+        rf"Received: radius={radius}$",
+    ):
+        hashing.Neighborhood(radius=radius)
+
+
+def test_radius_too_large_in_layer_config():
+    config = {"class_name": "Neighborhood", "config": {"radius": 2**62}}
+    with pytest.raises(ValueError, match=rf"Received: radius={2**62}$"):
+        HashedDense(3, hash=config, table_size=2)
+
+
+def test_largest_radius_spreads_over_the_table():
+    # Offsets of a radius near 2**62 were multiples of 2**10: every
+    # weight then landed on one entry of a table of 4.
+    ids = np.arange(0, 40_000, 4)
+    entries = hashing.Neighborhood(2**40)(ids, 4, seed=0)
+    counts = np.bincount(entries, minlength=4)
+    assert np.abs(counts - 2500).max() < 6 * math.sqrt(2500)
+    layer = HashedDense(
+        8, hash=hashing.Neighborhood(2**40), table_size=5, seed=0
+    )
+    layer.build((None, 8))
+    assert set(np.unique(layer.kernel_index().entries)) == set(range(5))
