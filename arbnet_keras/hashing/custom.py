@@ -1,9 +1,15 @@
 """User-defined sharing: a callable or an explicit index array."""
 
+import numbers
+import reprlib
+
 import keras
 import numpy as np
 
 from arbnet_keras.hashing.hash_function import HashFunction
+from arbnet_keras.hashing.hash_function import validate_hash_arguments
+
+_INT64_MAX = int(np.iinfo(np.int64).max)
 
 
 @keras.saving.register_keras_serializable(package="arbnet_keras")
@@ -20,6 +26,11 @@ class Custom(HashFunction):
         index: Integer array of the kernel's shape `(input_dim, units)` with
             entries in `[-1, table_size)`. It is stored in the layer's
             config, so keep it small or prefer `fn`.
+
+    Raises:
+        ValueError: If not exactly one of `fn` and `index` is given, `fn`
+            is not callable, or `index` is not a 2D integer array with
+            entries of at least `-1` that fit in int64.
 
     Example:
 
@@ -41,15 +52,7 @@ class Custom(HashFunction):
             else:
                 raise ValueError(f"`fn` must be callable. Received: fn={fn!r}")
         self.fn = fn
-        if index is not None:
-            index = np.asarray(index)
-            if index.ndim != 2 or not np.issubdtype(index.dtype, np.integer):
-                raise ValueError(
-                    "`index` must be a 2D integer array of shape "
-                    f"(input_dim, units). Received: index={_short(index)}"
-                )
-            index = index.astype(np.int64)
-        self.index_array = index
+        self.index_array = None if index is None else _index_array(index)
 
     def __call__(self, ids, table_size, seed=0):
         if self.fn is None:
@@ -57,6 +60,7 @@ class Custom(HashFunction):
                 "A `Custom` hash with an explicit `index` maps whole "
                 "kernels only; use it through `HashedDense`."
             )
+        table_size, seed = validate_hash_arguments(table_size, seed)
         ids = np.asarray(ids, dtype=np.int64)
         entries = np.asarray(self.fn(ids, table_size, seed))
         _check_entries("fn", entries, ids.shape, table_size)
@@ -66,6 +70,7 @@ class Custom(HashFunction):
         ids = np.asarray(ids, dtype=np.int64)
         if self.index_array is None:
             return super().index(ids, table_size, seed)
+        table_size, seed = validate_hash_arguments(table_size, seed)
         entries = self.index_array
         _check_entries("index", entries, ids.shape, table_size)
         return np.where(ids < 0, -1, entries)
@@ -74,6 +79,45 @@ class Custom(HashFunction):
         if self.fn is not None:
             return {"fn": keras.saving.serialize_keras_object(self.fn)}
         return {"index": self.index_array.tolist()}
+
+
+def _index_array(index):
+    """`index` as an int64 array, checked before a conversion can wrap."""
+    expected = "`index` must be a 2D integer array of shape (input_dim, units)"
+    try:
+        array = np.asarray(index)
+    except ValueError:
+        # Rows of different lengths: NumPy's message names no argument.
+        raise ValueError(
+            f"{expected}, with rows of equal length. "
+            f"Received: index={reprlib.repr(index)}"
+        ) from None
+    if array.ndim != 2:
+        raise ValueError(f"{expected}. Received: index={_short(array)}")
+    if np.issubdtype(array.dtype, np.integer):
+        values = array
+    elif not isinstance(index, np.ndarray) and _all_integers(index):
+        # Python integers beyond int64 make NumPy pick float64 or object.
+        values = np.asarray(index, dtype=object)
+    else:
+        raise ValueError(f"{expected}. Received: index={_short(array)}")
+    if values.size:
+        low, high = int(values.min()), int(values.max())
+        if low < -1 or high > _INT64_MAX:
+            raise ValueError(
+                "Entries of `index` must be -1 (a constant zero) or table "
+                "entries, non-negative integers below 2**63. Received: "
+                f"index with entries in [{low}, {high}]"
+            )
+    return values.astype(np.int64)
+
+
+def _all_integers(rows):
+    return all(
+        isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        for row in rows
+        for value in row
+    )
 
 
 def _check_entries(name, entries, shape, table_size):

@@ -1,6 +1,7 @@
 """User-defined sharing: `Custom(fn=...)` and `Custom(index=...)`."""
 
 import json
+import re
 
 import keras
 import numpy as np
@@ -141,7 +142,7 @@ class TestIndex:
         ):
             layer.build((None, 2))
 
-    @pytest.mark.parametrize("bad", [3, -2, 100])
+    @pytest.mark.parametrize("bad", [3, 100])
     def test_out_of_range(self, bad):
         index = np.array(self.INDEX)
         index[1, 0] = bad
@@ -162,8 +163,8 @@ class TestIndex:
 
     @pytest.mark.parametrize(
         "index",
-        [[0, 1, 2], [[[0]]], [[0.0, 1.0]], [["a", "b"]]],
-        ids=["1d", "3d", "float", "str"],
+        [[0, 1, 2], [[[0]]], [[0.0, 1.0]], [["a", "b"]], [[True, False]]],
+        ids=["1d", "3d", "float", "str", "bool"],
     )
     def test_not_a_2d_integer_array(self, index):
         with pytest.raises(
@@ -172,6 +173,64 @@ class TestIndex:
             r"\(input_dim, units\)\. Received: index=array of shape",
         ):
             hashing.Custom(index=index)
+
+    def test_ragged_rows(self):
+        # NumPy's own message ("inhomogeneous shape") names no argument.
+        with pytest.raises(
+            ValueError,
+            match=r"`index` must be a 2D integer array of shape "
+            r"\(input_dim, units\), with rows of equal length\. "
+            r"Received: index=\[\[0, 1\], \[2\]\]$",
+        ):
+            hashing.Custom(index=[[0, 1], [2]])
+
+    @pytest.mark.parametrize(
+        "index, received",
+        [
+            # A uint64 entry of 2**64 - 1 once wrapped to -1, a zero.
+            (
+                np.array([[0, 2**64 - 1]], np.uint64),
+                "[0, 18446744073709551615]",
+            ),
+            # 2**63 once wrapped to -2**63, a range never passed.
+            (np.array([[2**63, 1]], np.uint64), "[1, 9223372036854775808]"),
+            # Python integers beyond int64 make NumPy choose float64.
+            ([[2**63, -1]], "[-1, 9223372036854775808]"),
+            ([[2**64, 0]], "[0, 18446744073709551616]"),
+            ([[0, -2]], "[-2, 0]"),
+            (np.array([[-3, 0]], np.int8), "[-3, 0]"),
+        ],
+        ids=[
+            "uint64_max",
+            "uint64_2**63",
+            "list_2**63",
+            "list_2**64",
+            "minus_two",
+            "int8",
+        ],
+    )
+    def test_entries_outside_int64_or_below_minus_one(self, index, received):
+        with pytest.raises(
+            ValueError,
+            match=r"Entries of `index` must be -1 \(a constant zero\) or "
+            r"table entries, non-negative integers below 2\*\*63\. "
+            rf"Received: index with entries in {re.escape(received)}$",
+        ):
+            hashing.Custom(index=index)
+
+    @pytest.mark.parametrize("dtype", [np.uint8, np.uint64, np.int32])
+    def test_any_integer_dtype_in_range(self, dtype):
+        custom = hashing.Custom(
+            index=np.array(self.INDEX).clip(0).astype(dtype)
+        )
+        entries = custom.index(np.zeros((3, 2), "int64"), 3)
+        np.testing.assert_array_equal(entries, np.clip(self.INDEX, 0, None))
+        assert entries.dtype == np.int64
+
+    def test_python_integers_from_a_list(self):
+        custom = hashing.Custom(index=[[2**62, -1]])
+        assert custom.index_array.dtype == np.int64
+        np.testing.assert_array_equal(custom.index_array, [[2**62, -1]])
 
 
 @pytest.mark.parametrize(
