@@ -12,6 +12,8 @@ the counter offset by a per-(seed, stream) key.
 
 import numpy as np
 
+from arbnet_keras.seeds import validate_seed
+
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MUL1 = np.uint64(0xBF58476D1CE4E5B9)
 _MUL2 = np.uint64(0x94D049BB133111EB)
@@ -41,13 +43,18 @@ def _mix(x):
 
 
 def _key(seed, stream):
+    seed = np.uint64(validate_seed(seed))
     with np.errstate(over="ignore"):
-        key = np.uint64(int(seed) % 2**64) * _GOLDEN
+        key = seed * _GOLDEN
         return _mix(key ^ np.uint64(stream) * _MUL2)
 
 
 def random_bits(counters, seed, stream):
-    """Returns 64 random bits (`uint64`) per counter."""
+    """Returns 64 random bits (`uint64`) per counter.
+
+    Raises:
+        ValueError: If `seed` is not an integer in `[0, 2**64)`.
+    """
     bits = np.array(counters, dtype=np.uint64, ndmin=1)
     with np.errstate(over="ignore"):
         bits += _key(seed, stream)

@@ -7,6 +7,7 @@ import numpy as np
 
 from arbnet_keras.hashing import counter
 from arbnet_keras.hashing.hash_function import HashFunction
+from arbnet_keras.hashing.hash_function import validate_hash_arguments
 from arbnet_keras.hashing.hash_function import validate_positive_number
 
 
@@ -41,10 +42,12 @@ class Dirichlet(HashFunction):
 
     def probabilities(self, table_size, seed=0):
         """The multinomial parameters `p` (float64, sums to 1) of a table."""
-        return _dirichlet(self.alpha, int(table_size), int(seed)).copy()
+        table_size, seed = validate_hash_arguments(table_size, seed)
+        return _dirichlet(self.alpha, table_size, seed).copy()
 
     def __call__(self, ids, table_size, seed=0):
-        accept, alias = _alias_table(self.alpha, int(table_size), int(seed))
+        table_size, seed = validate_hash_arguments(table_size, seed)
+        accept, alias = _alias_table(self.alpha, table_size, seed)
         # One uniform number gives both the column and the coin flip.
         scaled = counter.random_uniform(ids, seed, counter.STREAM_ENTRY)
         scaled *= table_size
@@ -64,9 +67,7 @@ class Dirichlet(HashFunction):
 def _dirichlet(alpha, table_size, seed):
     rng = np.random.Generator(
         np.random.PCG64(
-            np.random.SeedSequence(
-                [seed % 2**63, table_size, counter.STREAM_TABLE]
-            )
+            np.random.SeedSequence([seed, table_size, counter.STREAM_TABLE])
         )
     )
     # NumPy switches to a stick-breaking sampler for small alpha, which

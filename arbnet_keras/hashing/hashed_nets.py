@@ -4,6 +4,8 @@ import keras
 import numpy as np
 
 from arbnet_keras.hashing.hash_function import HashFunction
+from arbnet_keras.hashing.hash_function import validate_hash_arguments
+from arbnet_keras.seeds import validate_seed
 
 _P1 = np.uint32(2654435761)
 _P2 = np.uint32(2246822519)
@@ -68,9 +70,16 @@ class HashedNets(HashFunction):
     """
 
     def __call__(self, ids, table_size, seed=0):
+        table_size, seed = validate_hash_arguments(table_size, seed)
+        if table_size > 2**32:
+            raise ValueError(
+                "The HashedNets hash draws 32-bit digests: `table_size` must "
+                f"be at most 2**32. Received: table_size={table_size}"
+            )
         digest = xxh32_uint64(ids, seed)
-        return (digest % np.uint32(table_size)).astype(np.int64)
+        return (digest % np.uint64(table_size)).astype(np.int64)
 
     def signs(self, ids, seed=0):
+        seed = validate_seed(seed)
         digest = xxh32_uint64(ids, (int(seed) ^ _SIGN_SEED_XOR) % 2**32)
         return (1 - 2 * (digest & np.uint32(1)).astype(np.int8)).astype(np.int8)

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 
 from arbnet_keras.hashing.hash_function import HashFunction
+from arbnet_keras.hashing.hash_function import validate_hash_arguments
 
 
 @keras.saving.register_keras_serializable(package="arbnet_keras")
@@ -21,6 +22,7 @@ class Identity(HashFunction):
     """
 
     def __call__(self, ids, table_size, seed=0):
+        table_size, _ = validate_hash_arguments(table_size, seed)
         ids = np.asarray(ids, dtype=np.int64)
         if ids.size and ids.max() >= table_size:
             raise ValueError(

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 
 from arbnet_keras.hashing.hash_function import HashFunction
+from arbnet_keras.hashing.hash_function import validate_hash_arguments
 
 
 @keras.saving.register_keras_serializable(package="arbnet_keras")
@@ -23,4 +24,5 @@ class Modulus(HashFunction):
     """
 
     def __call__(self, ids, table_size, seed=0):
+        table_size, _ = validate_hash_arguments(table_size, seed)
         return np.asarray(ids, dtype=np.int64) % table_size

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 
 from arbnet_keras.hashing.hash_function import HashFunction
+from arbnet_keras.hashing.hash_function import validate_hash_arguments
 from arbnet_keras.hashing.hash_function import validate_positive_int
 
 _PADDINGS = ("valid", "same")
@@ -119,6 +120,16 @@ class Toeplitz(HashFunction):
         return math.prod(self.kernel_size) * in_channels * self.filters
 
     def index(self, ids, table_size, seed=0):
+        table_size, seed = validate_hash_arguments(table_size, seed)
+        required = self.required_table_size(self.kernel_shape, None)
+        if table_size < required:
+            raise ValueError(
+                f"A Toeplitz hash with `kernel_size` {self.kernel_size}, "
+                f"{self.input_shape[-1]} input channels and {self.filters} "
+                f"`filters` needs a table of {required} entries: "
+                f"`table_size` must be at least {required}. "
+                f"Received: table_size={table_size}"
+            )
         ids = np.asarray(ids)
         if tuple(ids.shape) != self.kernel_shape:
             raise ValueError(

@@ -5,6 +5,7 @@ import numpy as np
 
 from arbnet_keras.hashing import counter
 from arbnet_keras.hashing.hash_function import HashFunction
+from arbnet_keras.hashing.hash_function import validate_hash_arguments
 
 
 @keras.saving.register_keras_serializable(package="arbnet_keras")
@@ -22,6 +23,7 @@ class Uniform(HashFunction):
     """
 
     def __call__(self, ids, table_size, seed=0):
+        table_size, seed = validate_hash_arguments(table_size, seed)
         return counter.random_integers(
             np.asarray(ids, dtype=np.int64),
             seed,

@@ -1,6 +1,7 @@
 """Properties shared by every hash function, and `get`/`serialize`."""
 
 import json
+import re
 
 import keras
 import numpy as np
@@ -159,6 +160,43 @@ emit(out)
             hashing.Uniform(), (20, 30), 50, SEED, sparsity=0.3, sign=True
         ).entries,
     )
+
+
+@pytest.mark.parametrize("name", sorted(HASHES))
+@pytest.mark.parametrize("table_size", [0, -3, 2.0, "7", True, None])
+def test_invalid_table_size(name, table_size):
+    # Modulus once divided by zero and Uniform gave entries of -1.
+    match = (
+        r"`table_size` must be a positive integer\. "
+        rf"Received: table_size={re.escape(repr(table_size))}$"
+    )
+    hash_function = HASHES[name]()
+    with pytest.raises(ValueError, match=match):
+        hash_function(np.arange(4), table_size, SEED)
+    with pytest.raises(ValueError, match=match):
+        hash_function.index(np.arange(4).reshape(2, 2), table_size, SEED)
+
+
+def test_hashed_nets_table_of_more_than_2_to_32():
+    hash_function = hashing.HashedNets()
+    assert hash_function(np.arange(4), 2**32, SEED).max() < 2**32
+    with pytest.raises(
+        ValueError,
+        match=r"The HashedNets hash draws 32-bit digests: `table_size` "
+        r"must be at most 2\*\*32\. Received: table_size=4294967297$",
+    ):
+        hash_function(np.arange(4), 2**32 + 1, SEED)
+
+
+def test_toeplitz_table_too_small():
+    toeplitz = hashing.Toeplitz((5, 2), kernel_size=3, filters=4)
+    with pytest.raises(
+        ValueError,
+        match=r"A Toeplitz hash with `kernel_size` \(3,\), 2 input channels "
+        r"and 4 `filters` needs a table of 24 entries: `table_size` must be "
+        r"at least 24\. Received: table_size=23$",
+    ):
+        toeplitz.index(np.zeros(toeplitz.kernel_shape, "int64"), 23)
 
 
 @pytest.mark.parametrize("name", ["uniform", "dirichlet", "hashed_nets"])
