@@ -2,7 +2,8 @@
 
 Every weight of a network gets an identifier; a hash function maps
 identifiers to entries of a small trainable table, so colliding weights are
-shared. See `HashedDense`, `HashTable` and `arbnet_keras.hashing`.
+shared. See `HashedDense`, `HashedConv1D`, `HashedConv2D`,
+`HashedEmbedding`, `HashTable` and `arbnet_keras.hashing`.
 """
 
 from arbnet_keras import datasets
@@ -11,14 +12,20 @@ from arbnet_keras import metrics
 from arbnet_keras import models
 from arbnet_keras import saving
 from arbnet_keras import training
+from arbnet_keras.layers import HashedConv1D
+from arbnet_keras.layers import HashedConv2D
 from arbnet_keras.layers import HashedDense
+from arbnet_keras.layers import HashedEmbedding
 from arbnet_keras.layers import HashTable
 from arbnet_keras.metrics import sharing_report
 from arbnet_keras.version import __version__
 
 __all__ = [
     "HashTable",
+    "HashedConv1D",
+    "HashedConv2D",
     "HashedDense",
+    "HashedEmbedding",
     "__version__",
     "datasets",
     "hashing",

@@ -34,6 +34,10 @@ from arbnet_keras.layers.table_sizing import own_table_size
 from arbnet_keras.layers.table_sizing import validate_table_arguments
 from arbnet_keras.seeds import resolve_seed
 
+# Virtual weights beyond which the `kernel`/`embeddings` properties refuse
+# to materialize the tensor (4 GiB of float32).
+MAX_MATERIALIZED = 2**30
+
 # Virtual weights beyond which an index cannot be built in memory (and
 # identifiers would overflow int64 arithmetic long before).
 MAX_VIRTUAL_WEIGHTS = 2**48
@@ -138,6 +142,8 @@ class Layout:
     """Where a weight's identifiers start and how they run (read only)."""
 
     def __init__(self, layer):
+        self.shape = layer._weight_shape
+        self.sign = layer.sign
         self.sparsity = layer.sparsity
         self.number_zeros = layer.number_zeros
         self.id_offset = layer.id_offset
@@ -195,7 +201,7 @@ class HashedLayerMixin:
             self._attach_table(shape)
         self._weight_shape = shape
         self._weight_fn = make_kernel(
-            self.kernel_index(),
+            self.kernel_index,
             int(self.table_variable.shape[0]),
             self.hash,
             Layout(self),
@@ -271,6 +277,14 @@ class HashedLayerMixin:
         """The virtual weight `table[index] * sign`, in Keras' layout."""
         if table is None:
             table = self.table_variable
+        num_weights = math.prod(self._weight_shape)
+        if num_weights > MAX_MATERIALIZED:
+            raise ValueError(
+                f"Layer {self.name!r} has a virtual weight of shape "
+                f"{self._weight_shape} ({num_weights} weights), too large "
+                f"to materialize (the limit is {MAX_MATERIALIZED}). The "
+                "layer computes with it without materializing it."
+            )
         weight = self._weight_fn(table)
         axes = self._weight_fn.axes
         if axes is not None:

@@ -49,26 +49,33 @@ def is_tileable(hash_function, sparsity, number_zeros):
     return contiguous and isinstance(hash_function, (Modulus, Identity))
 
 
-def make_kernel(index, table_size, hash_function, layout, kernel_mode, dtype):
+def make_kernel(
+    build_index, table_size, hash_function, layout, kernel_mode, dtype
+):
     """Returns the kernel strategy of a hashed weight being built.
 
     Args:
-        index: Its `hashing.KernelIndex`.
+        build_index: Function returning its `hashing.KernelIndex`; not
+            called when the strategy needs no index (a tiled kernel
+            without zeros or signs), so huge virtual weights cost nothing.
         table_size: Number of entries of the table.
         hash_function: Its hash function.
-        layout: Its `Layout` (numbering, offsets, sparsity).
+        layout: Its `Layout` (shape, numbering, offsets, sparsity, signs).
         kernel_mode: `"auto"` or `"gather"`.
         dtype: Compute dtype of the weight.
     """
-    live = index.entries >= 0
-    scale = None
-    if index.signs is not None or not live.all():
-        scale = live if index.signs is None else index.signs * live
-    if kernel_mode == "auto" and is_tileable(
+    tiled = kernel_mode == "auto" and is_tileable(
         hash_function, layout.sparsity, layout.number_zeros
-    ):
+    )
+    scale = None
+    if not tiled or layout.sparsity > 0 or layout.sign:
+        index = build_index()
+        live = index.entries >= 0
+        if index.signs is not None or not live.all():
+            scale = live if index.signs is None else index.signs * live
+    if tiled:
         return TiledKernel(
-            kernel_shape=index.entries.shape,
+            kernel_shape=layout.shape,
             offset=layout.id_offset,
             table_size=table_size,
             axes=layout.axes,
@@ -102,9 +109,15 @@ class GatherKernel:
     def __call__(self, table):
         index = self.index(table)
         scale = None if self.scale is None else self.scale(table)
-        if self.dense_gradient and keras.backend.backend() == "tensorflow":
-            return _gather_dense_grad(table, index, scale, self.table_size)
-        return _gather_scaled(table, index, scale)
+        return _take(table, index, scale, self.table_size, self.dense_gradient)
+
+    def lookup(self, table, rows):
+        """`kernel[rows]` without the kernel: gathers the rows' entries."""
+        index = ops.take(self.index(table), rows, axis=0)
+        scale = None
+        if self.scale is not None:
+            scale = ops.take(self.scale(table), rows, axis=0)
+        return _take(table, index, scale, self.table_size, self.dense_gradient)
 
 
 class TiledKernel:
@@ -119,16 +132,47 @@ class TiledKernel:
         axes: The permutation, or `None` when it is the identity.
     """
 
-    def __init__(self, kernel_shape, offset, table_size, axes, scale, dtype):
+    def __init__(
+        self,
+        kernel_shape,
+        offset,
+        table_size,
+        axes,
+        scale,
+        dtype,
+    ):
         axes = tuple(axes)
+        self.kernel_shape = tuple(kernel_shape)
         self.shape = tuple(kernel_shape[a] for a in axes)
         self.size = math.prod(kernel_shape)
+        self.table_size = table_size
+        self.dense_gradient = True
         self.start = offset % table_size
         self.reps = math.ceil((self.start + self.size) / table_size)
         self.axes = None if axes == tuple(range(len(axes))) else axes
+        # For `lookup`, which works in Keras' layout.
+        self.row_scale = lazy(scale, dtype)
         if scale is not None and self.axes is not None:
             scale = np.transpose(scale, axes)
         self.scale = lazy(scale, dtype)
+
+    def lookup(self, table, rows):
+        """`kernel[rows]` of a 2D kernel, computing the rows' entries."""
+        num_rows, row_size = self.kernel_shape
+        dtype = "int32" if self.start + self.size < 2**31 else "int64"
+        rows = ops.cast(rows, dtype)
+        columns = ops.arange(row_size, dtype=dtype)
+        if self.axes is None:  # Row-major over the kernel itself.
+            positions = rows[..., None] * row_size + columns
+        else:  # Row-major over its transpose.
+            positions = columns * num_rows + rows[..., None]
+        entries = (positions + self.start) % self.table_size
+        scale = None
+        if self.row_scale is not None:
+            scale = ops.take(self.row_scale(table), rows, axis=0)
+        return _take(
+            table, entries, scale, self.table_size, self.dense_gradient
+        )
 
     def __call__(self, table):
         flat = table
@@ -140,6 +184,12 @@ class TiledKernel:
         if self.scale is not None:
             kernel = kernel * self.scale(table)
         return kernel
+
+
+def _take(table, index, scale, table_size, dense_gradient):
+    if dense_gradient and keras.backend.backend() == "tensorflow":
+        return _gather_dense_grad(table, index, scale, table_size)
+    return _gather_scaled(table, index, scale)
 
 
 def index_dtype(table_size):

@@ -1,5 +1,6 @@
 """How large a `HashedDense` layer's own table is."""
 
+import math
 import numbers
 
 from arbnet_keras.hashing.hash_function import validate_positive_int
@@ -15,7 +16,7 @@ def own_table_size(hash_function, kernel_shape, table_size, compression):
         ValueError: If a given size contradicts the hash's, or exceeds the
             number of virtual weights.
     """
-    num_weights = kernel_shape[0] * kernel_shape[1]
+    num_weights = math.prod(kernel_shape)
     required = hash_function.required_table_size(kernel_shape, num_weights)
     if required is not None:
         size = required

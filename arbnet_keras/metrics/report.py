@@ -6,8 +6,8 @@ from arbnet_keras.metrics.balance import load_stats
 
 
 def hashed_layers(model):
-    """All `HashedDense` layers of a model or layer, nested ones included."""
-    from arbnet_keras.layers import HashedDense
+    """All hashed layers of a model or layer, nested ones included."""
+    from arbnet_keras.layers.hashed_weights import HashedLayerMixin
 
     found, seen = [], set()
 
@@ -15,9 +15,12 @@ def hashed_layers(model):
         if id(layer) in seen:
             return
         seen.add(id(layer))
-        if isinstance(layer, HashedDense):
+        if isinstance(layer, HashedLayerMixin):
             found.append(layer)
-        for sub in getattr(layer, "layers", ()) or ():
+        # Keras' tracking finds the sublayers of subclassed layers too.
+        flatten = getattr(layer, "_flatten_layers", None)
+        subs = flatten(include_self=False, recursive=False) if flatten else ()
+        for sub in subs:
             visit(sub)
 
     visit(model)
@@ -25,7 +28,7 @@ def hashed_layers(model):
 
 
 def layer_stats(layer):
-    """`load_stats` of one built `HashedDense` layer's own usage."""
+    """`load_stats` of one built hashed layer's own usage."""
     entries = layer.kernel_index().entries
     stats = load_stats(entries, int(layer.table_variable.shape[0]))
     stats["name"] = layer.name
@@ -54,7 +57,10 @@ def model_stats(model):
     """
     layers = hashed_layers(model)
     if not layers:
-        raise ValueError("The model has no `HashedDense` layer.")
+        raise ValueError(
+            "The model has no hashed layer (`HashedDense`, `HashedConv1D`, "
+            "`HashedConv2D`, `HashedEmbedding`)."
+        )
     offsets, total = {}, 0
     for layer in layers:
         key = id(layer.table_variable)
@@ -86,7 +92,7 @@ _COLUMNS = (
 def sharing_report(model, print_fn=print):
     """Reports how a model's weights share their tables.
 
-    One row per `HashedDense` layer, one per table shared by several
+    One row per hashed layer, one per table shared by several
     layers, and one for the whole model, each with the statistics of
     `load_stats` (entropy in nats, eq. 7 of the ArbNets paper).
 

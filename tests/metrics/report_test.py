@@ -105,7 +105,7 @@ def test_model_stats_two_own_tables_hand_computed():
 
 def test_model_stats_without_hashed_layers():
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    with pytest.raises(ValueError, match=r"no `HashedDense` layer"):
+    with pytest.raises(ValueError, match=r"no hashed layer"):
         metrics.model_stats(model)
 
 

@@ -1,0 +1,192 @@
+"""The `HashedEmbedding` layer: an embedding whose vectors live in a
+table."""
+
+import keras
+from keras import ops
+
+from arbnet_keras.hashing.hash_function import validate_positive_int
+from arbnet_keras.layers.hashed_weights import HashedLayerMixin
+from arbnet_keras.layers.hashed_weights import hash_arguments
+
+
+@keras.saving.register_keras_serializable(package="arbnet_keras")
+class HashedEmbedding(HashedLayerMixin, keras.layers.Embedding):
+    """An embedding whose `(input_dim, output_dim)` matrix is hashed.
+
+    `keras.layers.Embedding` with a virtual matrix: the weight of token
+    `t`, dimension `d` has an identifier, a hash function maps it to an
+    entry of a small trainable table, and `embeddings = table[index]`.
+    A lookup gathers only the entries of the tokens in the batch, so the
+    virtual matrix is never materialized: with the modulus hash not even
+    an index is stored, and `HashedEmbedding(10**7, 32, hash="modulus",
+    table_size=10**5)` costs the table's memory alone (the hashing trick
+    for vocabularies that do not fit; other hashes store an int16/int32
+    index of the virtual size). With the identity hash it equals
+    `keras.layers.Embedding`. On TensorFlow with `kernel_mode="gather"`
+    the table's gradient is a `tf.IndexedSlices` of the looked-up
+    entries.
+
+    An embedding is a dense layer applied to one-hot tokens, and its
+    identifiers follow `HashedDense`'s: `"out_in"` numbers row-major over
+    `(output_dim, input_dim)`, `"in_out"` over `(input_dim, output_dim)`
+    (a token's vector is consecutive), so a `HashedEmbedding` and a
+    `HashedDense(output_dim, use_bias=False)` on one-hot inputs with the
+    same hash arguments compute the same thing.
+
+    Args:
+        input_dim: Positive integer, the vocabulary size.
+        output_dim: Positive integer, the embedding size.
+        hash: Hash function or name, see `arbnet_keras.hashing`. Defaults
+            to `"uniform"`, or the shared table's hash.
+        table_size: Number of entries of the layer's own table.
+        compression: Entries per virtual weight, in `(0, 1]`. Give exactly
+            one of `table_size` and `compression`, unless `table` is given
+            or the hash sets the size.
+        sparsity: Fraction of the weights fixed at zero, in `[0, 1)`.
+            Defaults to `0.0`.
+        table: A `HashTable` shared with other hashed layers, or `None`.
+            Defaults to `None`.
+        seed: Non-negative integer seed; `None` draws one, which
+            `get_config` records. Defaults to `None`.
+        sign: Whether to multiply each weight by a fixed random sign.
+            Defaults to `False`.
+        numbering: `"out_in"` or `"in_out"`, see above. Defaults to
+            `"out_in"`, or the shared table's.
+        number_zeros: Whether weights fixed at zero consume identifiers.
+            Defaults to `True`, or the shared table's.
+        table_initializer: Initializer of the own table. Defaults to
+            `"uniform"`, `Embedding`'s default.
+        table_regularizer: Regularizer of the own table. Defaults to `None`.
+        table_constraint: Constraint of the own table. Defaults to `None`.
+        mask_zero: Whether token 0 is padding to be masked, as in
+            `Embedding`. Defaults to `False`.
+        kernel_mode: `"auto"` or `"gather"`, see `HashedDense`. Defaults
+            to `"auto"`.
+        id_offset: Where the layer's identifiers start in a shared table.
+            Assigned at build and recorded in the config; leave `None`.
+        position_offset: Likewise, for weight positions (zeros included).
+        **kwargs: Base layer arguments, such as `name` and `dtype`.
+
+    Call arguments:
+        inputs: Integer tensor of token ids in `[0, input_dim)`.
+
+    Input shape:
+        Tensor of any shape `(batch_size, ...)`.
+
+    Output shape:
+        `(batch_size, ..., output_dim)`.
+
+    Example:
+
+    >>> layer = HashedEmbedding(10**7, 32, hash="modulus", table_size=10**5)
+    >>> layer(np.array([[1, 5, 9999999]])).shape
+    (1, 3, 32)
+    >>> layer.table_variable.shape
+    (100000,)
+
+    Reference:
+        - [Chen et al., 2015](https://arxiv.org/abs/1504.04788), HashedNets.
+        - Chang and Lipson, "Balanced and Deterministic Weight-sharing
+          Helps Network Performance" (ArbNets).
+    """
+
+    _size_argument = "input_dim"
+
+    def __init__(
+        self,
+        input_dim,
+        output_dim,
+        hash=None,
+        table_size=None,
+        compression=None,
+        sparsity=0.0,
+        table=None,
+        seed=None,
+        sign=False,
+        numbering=None,
+        number_zeros=None,
+        table_initializer="uniform",
+        table_regularizer=None,
+        table_constraint=None,
+        mask_zero=False,
+        kernel_mode="auto",
+        id_offset=None,
+        position_offset=None,
+        **kwargs,
+    ):
+        validate_positive_int("input_dim", input_dim)
+        validate_positive_int("output_dim", output_dim)
+        arguments = hash_arguments(
+            hash=hash,
+            table_size=table_size,
+            compression=compression,
+            sparsity=sparsity,
+            table=table,
+            seed=seed,
+            sign=sign,
+            numbering=numbering,
+            number_zeros=number_zeros,
+            table_initializer=table_initializer,
+            table_regularizer=table_regularizer,
+            table_constraint=table_constraint,
+            kernel_mode=kernel_mode,
+            id_offset=id_offset,
+            position_offset=position_offset,
+        )
+        super().__init__(
+            int(input_dim), int(output_dim), mask_zero=mask_zero, **kwargs
+        )
+        self._set_hashing(arguments)
+
+    def build(self, input_shape=None):
+        if self.built:
+            return
+        self._build_hashed((self.input_dim, self.output_dim))
+        self.built = True
+
+    @property
+    def embeddings(self):
+        """The virtual matrix `table[index]`, `(input_dim, output_dim)`.
+
+        For inspection: lookups never materialize it.
+        """
+        if not self.built:
+            raise AttributeError(
+                "You must build the layer before accessing `embeddings`."
+            )
+        return self._hashed_weight()
+
+    def call(self, inputs):
+        if inputs.dtype != "int32" and inputs.dtype != "int64":
+            inputs = ops.cast(inputs, "int32")
+        outputs = self._weight_fn.lookup(self.table_variable, inputs)
+        return ops.cast(outputs, dtype=self.compute_dtype)
+
+    def enable_lora(self, *args, **kwargs):
+        raise NotImplementedError(
+            "LoRA is not supported on hashed layers: train the table."
+        )
+
+    def quantize(self, *args, **kwargs):
+        raise NotImplementedError(
+            "Quantization is not supported on hashed layers."
+        )
+
+    # The table is an ordinary tracked variable: Keras' default saving.
+    def save_own_variables(self, store):
+        keras.layers.Layer.save_own_variables(self, store)
+
+    def load_own_variables(self, store):
+        keras.layers.Layer.load_own_variables(self, store)
+
+    def get_config(self):
+        config = keras.layers.Layer.get_config(self)
+        config.update(
+            {
+                "input_dim": self.input_dim,
+                "output_dim": self.output_dim,
+                "mask_zero": self.mask_zero,
+            }
+        )
+        config.update(self._hashing_config())
+        return config
