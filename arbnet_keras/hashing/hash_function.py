@@ -143,6 +143,39 @@ def validate_hash_arguments(table_size, seed):
     return validate_positive_int("table_size", table_size), validate_seed(seed)
 
 
+def validate_table_holds(hash_function, size, shape, id_end, name):
+    """Checks that a table of `size` entries holds what a hash needs.
+
+    A hash that sets the table's size (`Identity`: one entry per
+    identifier; `Toeplitz`: the convolution's weights) cannot index a
+    smaller table. Layers that share a `HashTable` call this before
+    claiming identifiers, so that the error names the argument that set
+    the size, `size`, rather than failing inside the hash.
+
+    Args:
+        hash_function: The `HashFunction` that will index the table.
+        size: Number of entries of the table.
+        shape: Shape of the weight being indexed.
+        id_end: One past the largest identifier the table will see (the
+            layer's `id_offset` plus its number of identifiers).
+        name: The argument that set `size`: `"size"` for a `HashTable`,
+            `"table_size"` for a layer's own table.
+
+    Raises:
+        ValueError: If the hash needs more than `size` entries.
+    """
+    if not hash_function.sets_table_size:
+        return
+    required = hash_function.required_table_size(tuple(shape), id_end)
+    if required is not None and size < required:
+        raise ValueError(
+            f"The {hash_function.__class__.__name__} hash needs a table of "
+            f"at least {required} entries here (a weight of shape "
+            f"{tuple(shape)}, identifiers below {id_end}): `{name}` must "
+            f"be at least {required}. Received: {name}={size}"
+        )
+
+
 def validate_positive_number(name, value):
     if (
         isinstance(value, bool)

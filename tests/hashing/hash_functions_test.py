@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from arbnet_keras import hashing
+from arbnet_keras.hashing.hash_function import validate_table_holds
 
 TABLE_SIZE = 97
 SEED = 1234
@@ -308,3 +309,41 @@ def test_serialize_is_a_keras_config():
     assert config["config"] == {"alpha": 0.1}
     restored = keras.saving.deserialize_keras_object(config)
     assert restored == hashing.Dirichlet(alpha=0.1)
+
+
+class TestValidateTableHolds:
+    """The size check that names the argument the user passed."""
+
+    @pytest.mark.parametrize("name", ["size", "table_size"])
+    def test_identity_needs_one_entry_per_identifier(self, name):
+        # A `HashTable(4, hash="identity")` shared by a (6, 5) layer once
+        # said "`table_size` must be at least 30", naming no argument of
+        # `HashTable`.
+        with pytest.raises(
+            ValueError,
+            match=r"The Identity hash needs a table of at least 30 entries "
+            r"here \(a weight of shape \(6, 5\), identifiers below 30\): "
+            rf"`{name}` must be at least 30\. Received: {name}=4$",
+        ):
+            validate_table_holds(hashing.Identity(), 4, (6, 5), 30, name)
+        validate_table_holds(hashing.Identity(), 30, (6, 5), 30, name)
+
+    def test_identity_counts_identifiers_of_earlier_layers(self):
+        with pytest.raises(ValueError, match=r"`size` must be at least 50\."):
+            validate_table_holds(hashing.Identity(), 40, (4, 5), 50, "size")
+
+    def test_toeplitz_needs_the_convolution_weights(self):
+        toeplitz = hashing.Toeplitz((5, 2), kernel_size=3, filters=4)
+        with pytest.raises(
+            ValueError,
+            match=r"The Toeplitz hash needs a table of at least 24 entries.*"
+            r"`size` must be at least 24\. Received: size=23$",
+        ):
+            validate_table_holds(
+                toeplitz, 23, toeplitz.kernel_shape, 30, "size"
+            )
+        validate_table_holds(toeplitz, 24, toeplitz.kernel_shape, 30, "size")
+
+    @pytest.mark.parametrize("name", sorted(set(HASHES) - {"identity"}))
+    def test_other_hashes_take_any_size(self, name):
+        validate_table_holds(HASHES[name](), 1, (6, 5), 10**6, "size")
