@@ -39,6 +39,8 @@ class LazyConstant:
         backend = keras.backend.backend()
         key = backend
         if backend == "torch" and like is not None:
+            if isinstance(like, keras.Variable):
+                like = like.value
             key = str(like.device)
         tensor = self._tensors.get(key)
         if tensor is None:

@@ -85,7 +85,8 @@ class HashedDense(HashedLayerMixin, keras.layers.Layer):
             call while the table is unchanged. It is recomputed whenever
             the table differs from the snapshot taken with it, so it never
             goes stale, but it holds one kernel's worth of memory.
-            TensorFlow only. Defaults to `False`.
+            TensorFlow only: a `ValueError` on other backends. Defaults
+            to `False`.
         id_offset: Where the layer's identifiers start in a shared table.
             Assigned at build and recorded in the config; leave `None`.
         position_offset: Likewise, for weight positions (zeros included).
@@ -142,6 +143,13 @@ class HashedDense(HashedLayerMixin, keras.layers.Layer):
         **kwargs,
     ):
         units = validate_positive_int("units", units)
+        if inference_cache and keras.backend.backend() != "tensorflow":
+            raise ValueError(
+                "`inference_cache=True` needs the TensorFlow backend (it "
+                "keeps the kernel in a `tf.Variable`); on JAX and PyTorch "
+                "compile `predict` instead. Received: inference_cache=True "
+                f"with backend {keras.backend.backend()!r}"
+            )
         arguments = hash_arguments(
             hash=hash,
             table_size=table_size,
