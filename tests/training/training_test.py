@@ -206,14 +206,24 @@ def _mnist_batches(num_batches):
 
 
 def test_tiny_fit_on_mnist_decreases_the_loss():
+    # Seeds both the weights and the sharing pattern (`seed`).
     keras.utils.set_random_seed(0)
     batches = _mnist_batches(8).cache()
-    model = mnist_mlp()
-    callbacks = training.compile_paper(model)
+    model = mnist_mlp(seed=0)
+    # The paper's learning rate of 0.1 is chaotic on 24 steps: for some
+    # seeds another rounding (oneDNN on or off) decides between learning
+    # and staying at chance. At 0.01 every seed 0-7 learns alike with
+    # oneDNN on and off.
+    callbacks = training.compile_paper(model, learning_rate=0.01)
     before = model.evaluate(batches, verbose=0, return_dict=True)
     history = model.fit(batches, epochs=3, verbose=0, callbacks=callbacks)
     after = model.evaluate(batches, verbose=0, return_dict=True)
+    # Chance is an accuracy of 0.1 and a loss of ln(10) = 2.30. For seeds
+    # 0-7 these 512 digits go to a loss of 0.64-1.05 and an accuracy of
+    # 0.72-0.88, so the thresholds below hold with a wide margin.
+    chance_loss = math.log(10)
+    assert before["loss"] > 0.8 * chance_loss
     losses = history.history["loss"]
-    assert losses[-1] < losses[0]
-    assert after["loss"] < before["loss"]
-    assert after["accuracy"] > 0.5
+    assert losses[-1] < 0.6 * losses[0]
+    assert after["loss"] < 0.5 * chance_loss
+    assert after["accuracy"] > 3 * 0.1
