@@ -49,7 +49,9 @@ def distributed_env(role, ip=DEFAULT_IP, port=DEFAULT_PORT, tuner_id=None):
     Args:
         role: `"chief"` or `"worker"`.
         ip: The chief's address. Defaults to `"127.0.0.1"`.
-        port: The chief's port. Defaults to `8000`.
+        port: The chief's port. A chief may take `0`, meaning any free
+            port: `serve_chief` then reports the port it listens on.
+            Defaults to `8000`.
         tuner_id: A worker's name, unique among the workers; ignored for
             the chief (whose name is `"chief"`). Defaults to `None`, which
             names a worker after its host and process id.
@@ -72,13 +74,15 @@ def distributed_env(role, ip=DEFAULT_IP, port=DEFAULT_PORT, tuner_id=None):
         )
     if not isinstance(ip, str) or not ip:
         raise ValueError(f"`ip` must be a host address. Received: ip={ip!r}")
+    lowest = 0 if role == "chief" else 1
     if isinstance(port, bool) or not isinstance(port, int):
         valid_port = False
     else:
-        valid_port = 0 < port < 65536
+        valid_port = lowest <= port < 65536
     if not valid_port:
         raise ValueError(
-            f"`port` must be an integer in [1, 65535]. Received: port={port!r}"
+            f"`port` must be an integer in [{lowest}, 65535] for a {role}. "
+            f"Received: port={port!r}"
         )
     if role == "chief":
         tuner_id = CHIEF_ID
@@ -106,6 +110,7 @@ def serve_chief(
     min_workers=1,
     poll_interval=0.5,
     print_fn=print,
+    on_listen=None,
 ):
     """Runs the chief of a distributed search until its trials are done.
 
@@ -120,17 +125,23 @@ def serve_chief(
             `"chief"`, see `distributed_env`).
         ip: Address to listen on. Defaults to `None`, meaning
             `KERASTUNER_ORACLE_IP`.
-        port: Port to listen on. Defaults to `None`, meaning
-            `KERASTUNER_ORACLE_PORT`.
+        port: Port to listen on; `0` picks a free port, which the first
+            line printed and `on_listen` report. Defaults to `None`,
+            meaning `KERASTUNER_ORACLE_PORT`.
         timeout: Seconds without any request of a worker (heartbeats
             included) after which the chief gives up; also the longest
-            wait for `min_workers` workers. Defaults to `600`.
+            wait for `min_workers` workers. Counted from the return of
+            `on_listen`. Defaults to `600`.
         min_workers: Number of workers that must ask for a trial before
             the first trial is handed out. Defaults to `1`.
         poll_interval: Seconds between checks of the search's state.
             Defaults to `0.5`.
         print_fn: Function that prints progress lines, or `None`.
             Defaults to `print`.
+        on_listen: Function called with the port the chief listens on
+            (the one it picked for `port=0`) once it answers requests, and
+            before it starts counting `timeout`: for instance to start the
+            workers. Defaults to `None`.
 
     Returns:
         A dict with `assignments` (trial id to the id of the worker that
@@ -150,7 +161,9 @@ def serve_chief(
 
     servicer_module = _chief_module()
     ip = ip or os.environ.get("KERASTUNER_ORACLE_IP", DEFAULT_IP)
-    port = int(port or os.environ.get("KERASTUNER_ORACLE_PORT", DEFAULT_PORT))
+    if port is None:
+        port = os.environ.get("KERASTUNER_ORACLE_PORT", DEFAULT_PORT)
+    port = int(port)
     if isinstance(timeout, bool) or not _positive(timeout):
         raise ValueError(
             "`timeout` must be a positive number of seconds. Received: "
@@ -178,23 +191,27 @@ def serve_chief(
     servicer_module.protos.get_service_grpc().add_OracleServicer_to_server(
         servicer, server
     )
-    address = f"{ip}:{port}"
     try:
-        bound = server.add_insecure_port(address)
+        bound = server.add_insecure_port(f"{ip}:{port}")
     except RuntimeError:
         bound = 0
     if not bound:
         raise RuntimeError(
-            f"The chief could not listen on {address}: is the port in use? "
+            f"The chief could not listen on {ip}:{port}: is the port in use? "
             f"Received: ip={ip!r}, port={port!r}"
         )
+    address = f"{ip}:{bound}"
     server.start()
     print_fn(
         f"Chief listening on {address}; waiting for {min_workers} "
         f"worker(s) (timeout {timeout:g} s)."
     )
-    start = time.monotonic()
     try:
+        if on_listen is not None:
+            on_listen(bound)
+        start = time.monotonic()
+        # A worker that came during `on_listen` counts from now.
+        servicer.last_contact = max(servicer.last_contact, start)
         while True:
             time.sleep(poll_interval)
             if servicer.error is not None:

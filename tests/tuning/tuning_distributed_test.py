@@ -7,6 +7,7 @@ instead of hanging it.
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -26,15 +27,10 @@ LOOPBACK = "127.0.0.1"
 REPO_ROOT = os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 )
-# Generous limits: three TensorFlow processes share two slow cores.
-SEARCH_LIMIT = 240
+# Safety nets, not speed checks: three TensorFlow processes may share two
+# slow, loaded cores.
+SEARCH_LIMIT = 300
 THREAD_LIMIT = 60
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return sock.getsockname()[1]
 
 
 def _bounded(fn, limit=THREAD_LIMIT):
@@ -55,6 +51,42 @@ def _bounded(fn, limit=THREAD_LIMIT):
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
+
+
+def _serve_chief(tuner, worker=None, **kwargs):
+    """Runs `serve_chief` on a free port; returns the port and the outcome.
+
+    The chief binds port 0 itself and reports its port to `on_listen`,
+    which runs `worker(port)`: what the test's worker does is done before
+    the chief starts counting its `timeout`, so no timeout of these tests
+    races the machine's load. The outcome is `{"report": ...}` or
+    `{"error": ...}`.
+    """
+    ports = []
+
+    def on_listen(port):
+        ports.append(port)
+        if worker is not None:
+            worker(port)
+
+    kwargs.setdefault("print_fn", None)
+    try:
+        outcome = {
+            "report": _bounded(
+                lambda: tuning.serve_chief(
+                    tuner,
+                    ip=LOOPBACK,
+                    port=0,
+                    poll_interval=0.1,
+                    on_listen=on_listen,
+                    **kwargs,
+                )
+            )
+        }
+    except Exception as error:
+        outcome = {"error": error}
+    assert len(ports) == 1 and ports[0] > 0
+    return ports[0], outcome
 
 
 def _tiny_tuner(directory, **kwargs):
@@ -87,9 +119,26 @@ def _take_trial(port, tuner_id):
     return protos, stub, channel, response.trial
 
 
+def _listening_port(log_path, process, deadline):
+    """The port a chief printed that it listens on."""
+    pattern = re.compile(
+        rf"\[chief\] Chief listening on {re.escape(LOOPBACK)}:(\d+);"
+    )
+    while time.monotonic() < deadline:
+        match = pattern.search(log_path.read_text())
+        if match:
+            return int(match.group(1))
+        if process.poll() is not None:
+            break
+        time.sleep(0.2)
+    pytest.fail(
+        f"The chief printed no port ({process.poll()}):\n"
+        f"{log_path.read_text()[-3000:]}"
+    )
+
+
 class TestLoopbackSearch:
     def test_chief_and_two_workers_share_a_search(self, tmp_path):
-        port = _free_port()
         common = [
             sys.executable,
             "-m",
@@ -115,10 +164,9 @@ class TestLoopbackSearch:
             str(tmp_path),
             "--oracle-ip",
             LOOPBACK,
-            "--oracle-port",
-            str(port),
+            # Safety nets: a clean search never waits that long.
             "--timeout",
-            "90",
+            "240",
         ]
         env = {
             k: v
@@ -133,30 +181,40 @@ class TestLoopbackSearch:
             ),
         )
         roles = {
-            "chief": ["--chief", "--workers", "2"],
+            # The chief binds a free port and prints it; the workers start
+            # once it is known.
+            "chief": ["--chief", "--workers", "2", "--oracle-port", "0"],
             "w1": ["--worker", "--tuner-id", "w1", "--heartbeat", "2"],
             "w2": ["--worker", "--tuner-id", "w2", "--heartbeat", "2"],
         }
         processes, logs = {}, {}
+        deadline = time.monotonic() + SEARCH_LIMIT
+
+        def start(name, extra):
+            logs[name] = open(tmp_path / f"{name}.log", "w")
+            processes[name] = subprocess.Popen(
+                common + extra,
+                stdout=logs[name],
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=REPO_ROOT,
+                start_new_session=True,
+            )
+
         try:
-            for name, extra in roles.items():
-                logs[name] = open(tmp_path / f"{name}.log", "w")
-                processes[name] = subprocess.Popen(
-                    common + extra,
-                    stdout=logs[name],
-                    stderr=subprocess.STDOUT,
-                    env=env,
-                    cwd=REPO_ROOT,
-                    start_new_session=True,
-                )
-            deadline = time.monotonic() + SEARCH_LIMIT
-            codes = {}
-            for name, process in processes.items():
-                remaining = max(1.0, deadline - time.monotonic())
-                try:
-                    codes[name] = process.wait(timeout=remaining)
-                except subprocess.TimeoutExpired:
-                    codes[name] = "timed out"
+            start("chief", roles["chief"])
+            port = _listening_port(
+                tmp_path / "chief.log", processes["chief"], deadline
+            )
+            for name in ("w1", "w2"):
+                start(name, roles[name] + ["--oracle-port", str(port)])
+            # Until all are done, or one fails: the others would wait for
+            # it until their generous timeouts.
+            while time.monotonic() < deadline:
+                polled = [p.poll() for p in processes.values()]
+                if None not in polled or any(polled):
+                    break
+                time.sleep(0.5)
         finally:
             for process in processes.values():
                 if process.poll() is None:
@@ -164,8 +222,12 @@ class TestLoopbackSearch:
                     process.wait(10)
             for log in logs.values():
                 log.close()
+        codes = {
+            name: "killed" if process.returncode < 0 else process.returncode
+            for name, process in processes.items()
+        }
         outputs = {
-            name: (tmp_path / f"{name}.log").read_text() for name in roles
+            name: (tmp_path / f"{name}.log").read_text() for name in processes
         }
         failed = {name: code for name, code in codes.items() if code != 0}
         assert not failed, "\n".join(
@@ -204,53 +266,33 @@ class TestLoopbackSearch:
 
 class TestChiefTimeouts:
     def test_chief_without_workers_gives_up(self, tmp_path):
-        tuner = _tiny_tuner(tmp_path)
-        port = _free_port()
-        with pytest.raises(tuning.ChiefTimeoutError) as info:
-            _bounded(
-                lambda: tuning.serve_chief(
-                    tuner,
-                    ip=LOOPBACK,
-                    port=port,
-                    timeout=1,
-                    min_workers=2,
-                    poll_interval=0.1,
-                    print_fn=None,
-                )
-            )
-        message = str(info.value)
-        assert message.startswith(
+        # No worker ever comes, so any timeout is reached.
+        port, outcome = _serve_chief(
+            _tiny_tuner(tmp_path), timeout=1, min_workers=2
+        )
+        error = outcome.get("error")
+        assert isinstance(error, tuning.ChiefTimeoutError), outcome
+        assert str(error).startswith(
             f"Only 0 of 2 worker(s) asked the chief at {LOOPBACK}:{port}"
         )
-        assert "have keras-tuner and TensorBoard installed" in message
+        assert "have keras-tuner and TensorBoard installed" in str(error)
 
     def test_chief_gives_up_on_a_crashed_worker(self, tmp_path):
-        tuner = _tiny_tuner(tmp_path)
-        port = _free_port()
-        result = {}
+        taken = {}
 
-        def chief():
-            try:
-                tuning.serve_chief(
-                    tuner,
-                    ip=LOOPBACK,
-                    port=port,
-                    timeout=1.5,
-                    poll_interval=0.1,
-                    print_fn=None,
-                )
-            except tuning.ChiefTimeoutError as error:
-                result["error"] = error
+        def worker(port):
+            # A worker takes a trial, then dies without a word: the chief
+            # hears nothing more, so any timeout is reached.
+            _, _, channel, taken["trial"] = _take_trial(port, "doomed")
+            channel.close()
 
-        thread = threading.Thread(target=chief, daemon=True)
-        thread.start()
-        # A worker takes a trial, then dies without a word.
-        _, _, channel, trial = _take_trial(port, "doomed")
-        channel.close()
-        assert trial.trial_id == "0"
-        thread.join(THREAD_LIMIT)
-        assert not thread.is_alive(), "The chief waits forever."
-        message = str(result["error"])
+        _, outcome = _serve_chief(
+            _tiny_tuner(tmp_path), worker=worker, timeout=1.5
+        )
+        assert taken["trial"].trial_id == "0"
+        error = outcome.get("error")
+        assert isinstance(error, tuning.ChiefTimeoutError), outcome
+        message = str(error)
         assert "the workers have probably crashed" in message
         assert "Trials still running: 0 (worker doomed)" in message
         assert "completed: 0" in message
@@ -263,37 +305,30 @@ class TestChiefTimeouts:
         from keras_tuner.src.engine import trial as trial_module
 
         tuner = _tiny_tuner(tmp_path, max_consecutive_failed_trials=1)
-        port = _free_port()
-        result = {}
+        answers = {}
 
-        def chief():
+        def worker(port):
+            protos, stub, channel, proto = _take_trial(port, "w")
+            trial = trial_module.Trial.from_proto(proto)
+            trial.status = trial_module.TrialStatus.FAILED
+            trial.message = "the trial broke"
             try:
-                tuning.serve_chief(
-                    tuner,
-                    ip=LOOPBACK,
-                    port=port,
-                    timeout=30,
-                    poll_interval=0.1,
-                    print_fn=None,
+                stub.EndTrial(
+                    protos.get_service().EndTrialRequest(
+                        trial=trial.to_proto()
+                    ),
+                    timeout=THREAD_LIMIT,
                 )
-            except RuntimeError as error:
-                result["error"] = error
+            except grpc.RpcError as error:
+                answers["end"] = error
+            channel.close()
 
-        thread = threading.Thread(target=chief, daemon=True)
-        thread.start()
-        protos, stub, channel, proto = _take_trial(port, "w")
-        trial = trial_module.Trial.from_proto(proto)
-        trial.status = trial_module.TrialStatus.FAILED
-        trial.message = "the trial broke"
-        with pytest.raises(grpc.RpcError):
-            stub.EndTrial(
-                protos.get_service().EndTrialRequest(trial=trial.to_proto()),
-                timeout=THREAD_LIMIT,
-            )
-        channel.close()
-        thread.join(THREAD_LIMIT)
-        assert not thread.is_alive(), "The chief waits forever."
-        message = str(result["error"])
+        # The failure stops the chief at once; the timeout is never used.
+        _, outcome = _serve_chief(tuner, worker=worker, timeout=600)
+        assert isinstance(answers.get("end"), grpc.RpcError)
+        error = outcome.get("error")
+        assert isinstance(error, RuntimeError), outcome
+        message = str(error)
         assert message.startswith("The search failed on the chief")
         assert "consecutive failures exceeded the limit of 1" in message
 
@@ -302,47 +337,41 @@ class TestChiefTimeouts:
 
         tuner = _tiny_tuner(tmp_path)
         tuner.oracle.max_trials = 1
-        port = _free_port()
         lines = []
-        result = {}
+        answers = {}
 
-        def chief():
-            result["report"] = tuning.serve_chief(
-                tuner,
-                ip=LOOPBACK,
-                port=port,
-                timeout=1.5,
-                poll_interval=0.1,
-                print_fn=lines.append,
+        def worker(port):
+            # Worker "done" runs the only trial, then dies before asking
+            # for another; worker "late" is told that the search is over.
+            # Then no one contacts the chief, so any timeout is reached.
+            protos, stub, channel, proto = _take_trial(port, "done")
+            stub.UpdateTrial(
+                protos.get_service().UpdateTrialRequest(
+                    trial_id=proto.trial_id, metrics={"val_accuracy": 0.5}
+                ),
+                timeout=THREAD_LIMIT,
             )
+            trial = trial_module.Trial.from_proto(proto)
+            trial.status = trial_module.TrialStatus.COMPLETED
+            stub.EndTrial(
+                protos.get_service().EndTrialRequest(trial=trial.to_proto()),
+                timeout=THREAD_LIMIT,
+            )
+            channel.close()
+            _, _, channel, answers["last"] = _take_trial(port, "late")
+            answers["stopped"] = protos.get_proto().TrialStatus.STOPPED
+            channel.close()
 
-        thread = threading.Thread(target=chief, daemon=True)
-        thread.start()
-        # Worker "done" runs the only trial, then dies before asking for
-        # another; worker "late" is told that the search is over.
-        protos, stub, channel, proto = _take_trial(port, "done")
-        stub.UpdateTrial(
-            protos.get_service().UpdateTrialRequest(
-                trial_id=proto.trial_id, metrics={"val_accuracy": 0.5}
-            ),
-            timeout=THREAD_LIMIT,
+        _, outcome = _serve_chief(
+            tuner, worker=worker, timeout=1.5, print_fn=lines.append
         )
-        trial = trial_module.Trial.from_proto(proto)
-        trial.status = trial_module.TrialStatus.COMPLETED
-        stub.EndTrial(
-            protos.get_service().EndTrialRequest(trial=trial.to_proto()),
-            timeout=THREAD_LIMIT,
-        )
-        channel.close()
-        _, _, channel, last = _take_trial(port, "late")
-        channel.close()
-        assert last.status == protos.get_proto().TrialStatus.STOPPED
-        thread.join(THREAD_LIMIT)
-        assert not thread.is_alive(), "The chief waits forever."
-        assert result["report"] == {
-            "assignments": {"0": "done"},
-            "ends": {"0": 1},
-            "workers": ["done", "late"],
+        assert answers["last"].status == answers["stopped"]
+        assert outcome == {
+            "report": {
+                "assignments": {"0": "done"},
+                "ends": {"0": 1},
+                "workers": ["done", "late"],
+            }
         }
         assert lines[-1] == (
             "Warning: worker(s) ['done'] did not come back for their last "
@@ -352,6 +381,14 @@ class TestChiefTimeouts:
             "Trial 0 ended on worker done: completed, val_accuracy = 0.5."
             in lines
         )
+
+    def test_chief_reports_the_port_it_picked(self, tmp_path):
+        lines = []
+        port, outcome = _serve_chief(
+            _tiny_tuner(tmp_path), timeout=0.5, print_fn=lines.append
+        )
+        assert isinstance(outcome.get("error"), tuning.ChiefTimeoutError)
+        assert lines[0].startswith(f"Chief listening on {LOOPBACK}:{port};")
 
     def test_port_in_use(self, tmp_path):
         tuner = _tiny_tuner(tmp_path)
@@ -378,20 +415,24 @@ class TestChiefTimeouts:
     def test_invalid_arguments(self, tmp_path, kwargs, message):
         tuner = _tiny_tuner(tmp_path)
         with pytest.raises(ValueError) as info:
-            tuning.serve_chief(tuner, ip=LOOPBACK, port=_free_port(), **kwargs)
+            tuning.serve_chief(tuner, ip=LOOPBACK, port=0, **kwargs)
         assert message in str(info.value)
 
 
 class TestWorker:
     def test_worker_without_a_chief_gives_up(self, tmp_path, monkeypatch):
-        port = _free_port()
+        # The port stays bound and never listens, so no chief can answer
+        # there (not even another test's) and any timeout is reached.
+        holder = socket.socket()
+        holder.bind((LOOPBACK, 0))
+        port = holder.getsockname()[1]
         env = tuning.distributed_env("worker", LOOPBACK, port, "w1")
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         tuner = _tiny_tuner(tmp_path)
         x = np.ones((4, 4), "float32")
         y = np.zeros((4,), "int32")
-        with pytest.raises(tuning.ChiefUnreachableError) as info:
+        with holder, pytest.raises(tuning.ChiefUnreachableError) as info:
             _bounded(lambda: tuning.run_worker(tuner, x, y, timeout=1))
         message = str(info.value)
         assert message.startswith(
@@ -413,6 +454,11 @@ class TestWorker:
             "KERASTUNER_ORACLE_IP": "127.0.0.1",
             "KERASTUNER_ORACLE_PORT": "8001",
         }
+        # A chief may listen on any free port (see `serve_chief`).
+        assert (
+            tuning.distributed_env("chief", port=0)["KERASTUNER_ORACLE_PORT"]
+            == "0"
+        )
         env = tuning.distributed_env("worker")
         assert env["KERASTUNER_TUNER_ID"].endswith(f"-{os.getpid()}")
         assert "chief" not in env["KERASTUNER_TUNER_ID"]
@@ -422,6 +468,7 @@ class TestWorker:
         [
             (("boss",), "Received: role='boss'"),
             (("worker", "127.0.0.1", 0), "Received: port=0"),
+            (("chief", "127.0.0.1", -1), "Received: port=-1"),
             (("worker", "127.0.0.1", "80"), "Received: port='80'"),
             (("worker", ""), "Received: ip=''"),
             (("worker", "127.0.0.1", 80, "chief2"), "without 'chief'"),
