@@ -21,6 +21,7 @@ from arbnet_keras.hashing.identity import Identity
 from arbnet_keras.hashing.kernel_index import NUMBERINGS
 from arbnet_keras.hashing.kernel_index import KernelIndex
 from arbnet_keras.hashing.kernel_index import kernel_index
+from arbnet_keras.hashing.kmeans import KMeans
 from arbnet_keras.hashing.modulus import Modulus
 from arbnet_keras.hashing.neighborhood import Neighborhood
 from arbnet_keras.hashing.toeplitz import Toeplitz
@@ -31,6 +32,7 @@ ALL_OBJECTS = (
     Dirichlet,
     HashedNets,
     Identity,
+    KMeans,
     Modulus,
     Neighborhood,
     Toeplitz,
@@ -46,6 +48,7 @@ ALIASES = {
     "hashed_nets": HashedNets,
     "hashednets": HashedNets,
     "xxhash": HashedNets,
+    "kmeans": KMeans,
 }
 ALL_OBJECTS_DICT = {cls.__name__: cls for cls in ALL_OBJECTS}
 
@@ -70,7 +73,7 @@ def get(identifier):
     Args:
         identifier: A `HashFunction` (returned as is), one of the names
             `"identity"`, `"modulus"`, `"uniform"`, `"dirichlet"`,
-            `"neighborhood"`, `"hashed_nets"`, a config dict from
+            `"neighborhood"`, `"hashed_nets"`, `"kmeans"`, a config dict from
             `serialize`, a callable (wrapped in `Custom(fn=...)`), or an
             integer index array (wrapped in `Custom(index=...)`).
 
@@ -78,7 +81,8 @@ def get(identifier):
         A `HashFunction`.
 
     Raises:
-        ValueError: If `identifier` is none of the above.
+        ValueError: If `identifier` is none of the above, or a config dict
+            that does not describe a hash function.
     """
     if isinstance(identifier, HashFunction):
         return identifier
@@ -93,7 +97,7 @@ def get(identifier):
             )
         return cls()
     if isinstance(identifier, dict):
-        return deserialize(identifier)
+        return _from_config(identifier)
     if isinstance(identifier, (list, np.ndarray)):
         return Custom(index=identifier)
     if callable(identifier):
@@ -105,12 +109,42 @@ def get(identifier):
     )
 
 
+def _from_config(config):
+    if not isinstance(config.get("class_name"), str) or not isinstance(
+        config.get("config", {}), dict
+    ):
+        raise ValueError(
+            "Invalid value for argument `hash`: expected a config dict with "
+            "a `class_name` string and a `config` dict, as "
+            f"`hashing.serialize` writes it. Received: hash={config!r}"
+        )
+    try:
+        hash_function = deserialize(config)
+    except TypeError as error:
+        # Keras' message (unexpected arguments) names no argument.
+        raise ValueError(
+            "Invalid value for argument `hash`: the config does not fit "
+            f"the arguments of {config['class_name']}. "
+            f"Received: hash={config!r}"
+        ) from error
+    if not isinstance(hash_function, HashFunction):
+        # Keras returns an unknown `class_name` as is, a string.
+        raise ValueError(
+            "Invalid value for argument `hash`: unknown hash function "
+            f"{config['class_name']!r}. Expected one of "
+            f"{tuple(ALL_OBJECTS_DICT)} or a registered `HashFunction`. "
+            f"Received: hash={config!r}"
+        )
+    return hash_function
+
+
 __all__ = [
     "Custom",
     "Dirichlet",
     "HashFunction",
     "HashedNets",
     "Identity",
+    "KMeans",
     "KernelIndex",
     "Modulus",
     "NUMBERINGS",

@@ -278,6 +278,61 @@ def test_get_unknown_type():
 
 
 @pytest.mark.parametrize(
+    "config",
+    [{"class_name": "Bogus", "config": {}}, {"class_name": "Dense"}],
+    ids=["bogus", "keras_layer"],
+)
+def test_get_config_of_unknown_class(config):
+    # Keras returned the class name as is, a string, which failed later
+    # with an AttributeError.
+    with pytest.raises(
+        ValueError,
+        match=r"Invalid value for argument `hash`: unknown hash function "
+        rf"'{config['class_name']}'\. Expected one of \('Custom', .*\) or a "
+        r"registered `HashFunction`\. Received: hash=\{'class_name'",
+    ):
+        hashing.get(config)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {},
+        {"config": {}},
+        {"class_name": 3},
+        {"class_name": "Uniform", "config": 3},
+    ],
+    ids=["empty", "no_class_name", "class_name_int", "config_int"],
+)
+def test_get_config_of_wrong_structure(config):
+    with pytest.raises(
+        ValueError,
+        match=r"Invalid value for argument `hash`: expected a config dict "
+        r"with a `class_name` string and a `config` dict, as "
+        r"`hashing.serialize` writes it\. Received: hash=\{",
+    ):
+        hashing.get(config)
+
+
+def test_get_config_with_unknown_arguments():
+    with pytest.raises(
+        ValueError,
+        match=r"Invalid value for argument `hash`: the config does not fit "
+        r"the arguments of Neighborhood\. Received: hash=",
+    ):
+        hashing.get(
+            {"class_name": "Neighborhood", "config": {"radius": 2, "size": 1}}
+        )
+
+
+def test_get_config_keeps_the_argument_errors_of_the_hash():
+    with pytest.raises(
+        ValueError, match=r"^`alpha` must be a positive, finite number\."
+    ):
+        hashing.get({"class_name": "Dirichlet", "config": {"alpha": "x"}})
+
+
+@pytest.mark.parametrize(
     "hash_function",
     [
         hashing.Toeplitz((6, 5, 2), (3, 2), 4, strides=(2, 1)),
