@@ -331,32 +331,36 @@ class TestTfds:
         np.testing.assert_allclose(x.mean(axis=0), 0.0, atol=1e-4)
         assert np.abs(x.std(axis=0) - 1.0).max() < 1e-3
 
-    def test_offline_error_is_fast(self, tmp_path, run_python):
+    def test_offline_error_without_retries(self, tmp_path, run_python):
         pytest.importorskip("tensorflow_datasets")
         # Fresh process, with name resolution failing as on a machine
         # without internet access (whatever the machine running the test
-        # has), and a hard timeout should anything hang.
+        # has), and a generous timeout should anything hang. That the error
+        # is quick shows as a single look-up and no download started (no
+        # retries); wall-clock time is not asserted, as it depends on the
+        # machine's load.
         result = run_python(
-            "import socket, time\n"
+            "import socket\n"
+            "lookups = []\n"
             "def no_dns(*args, **kwargs):\n"
+            "    lookups.append(args[0])\n"
             "    raise socket.gaierror(-2, 'Name or service not known')\n"
             "socket.getaddrinfo = no_dns\n"
             "from arbnet_keras import datasets\n"
-            "start = time.perf_counter()\n"
             "try:\n"
             f"    datasets.load('mnist', data_dir={str(tmp_path)!r})\n"
             "    emit({'error': None})\n"
             "except Exception as e:\n"
             "    emit({'error': type(e).__name__, 'message': str(e),\n"
-            "          'seconds': time.perf_counter() - start})\n",
-            timeout=90,
+            "          'lookups': lookups})\n",
+            timeout=300,
         )
         assert result["error"] == "DatasetUnavailableError"
         message = result["message"]
         assert "'mnist' is not prepared" in message
         assert "cannot connect to storage.googleapis.com" in message
         assert "data_dir=" in message and "'mnist_5k'" in message
-        assert result["seconds"] < 10
+        assert result["lookups"] == ["storage.googleapis.com"]
         assert not (tmp_path / "downloads").exists()
 
     def test_unavailable_is_runtime_error(self):
