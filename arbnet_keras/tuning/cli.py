@@ -19,7 +19,7 @@ import argparse
 import os
 import sys
 
-from arbnet_keras.cli_common import add_data_arguments
+from arbnet_keras.cli.common import add_data_arguments
 
 _DESCRIPTION = """\
 Searches the hyperparameters of an ArbNet (the paper's MLP for the data set,
@@ -406,6 +406,10 @@ def _project_name(args):
     hashes = args.hashes.replace(",", "+").replace(" ", "")
     return f"{dataset}-{hashes}-{args.tuner}"
 
+
+# The names by which `arbnet_keras.cli` registers every subcommand.
+add_parser = add_tune_parser
+run = run_tune
 
 if __name__ == "__main__":
     sys.exit(main())

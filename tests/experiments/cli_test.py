@@ -3,6 +3,7 @@
 import pytest
 
 from arbnet_keras import cli
+from arbnet_keras.cli import sweep as sweep_cli
 from arbnet_keras.experiments import append_result
 from arbnet_keras.experiments import paper
 from arbnet_keras.experiments import read_results
@@ -24,7 +25,9 @@ TINY_ARGS = [
 
 
 def parse_spec(*args):
-    return cli.spec_from_args(cli.build_parser().parse_args(["sweep", *args]))
+    return sweep_cli.spec_from_args(
+        cli.build_parser().parse_args(["sweep", *args])
+    )
 
 
 def test_sweep_arguments_make_the_spec():

@@ -1,0 +1,311 @@
+"""`arbnet sweep HASH`: train one model per combination of swept values."""
+
+import os
+
+from arbnet_keras import experiments
+from arbnet_keras import training
+from arbnet_keras.cli.common import add_data_arguments
+from arbnet_keras.cli.common import add_format_argument
+from arbnet_keras.cli.common import parse_bool
+from arbnet_keras.cli.common import print_paths
+from arbnet_keras.experiments import config as config_lib
+from arbnet_keras.experiments import paper
+
+_HASH_HELP = {
+    "dirichlet": "Dirichlet hash, sweeping its concentration --alpha "
+    "(balance; Figures 1-3 of the paper)",
+    "neighborhood": "Neighborhood hash, sweeping its --radius (noise; "
+    "Figure 4 of the paper)",
+    "uniform": "uniform hash (each weight picks a random entry)",
+    "modulus": "modulus hash (entry = id mod table size)",
+    "identity": "identity hash: the unshared baseline (no table)",
+    "hashed_nets": "the xxHash32 hash of HashedNets (use --sign and "
+    "--table-scope layer for the original)",
+}
+
+_EXAMPLES = {
+    "dirichlet": "arbnet sweep dirichlet --alpha 1e-3 1e-2 1e-1 1 10 "
+    "--sparsity 0 0.5 0.9 --seeds 3 --epochs 20 --out runs/dirichlet",
+    "neighborhood": "arbnet sweep neighborhood --radius 0 1 10 100 500 "
+    "--sparsity 0 0.5 0.9 --out runs/neighborhood",
+    "uniform": "arbnet sweep uniform --sparsity 0 0.5 0.9 --numbering "
+    "out_in in_out --out runs/uniform",
+    "modulus": "arbnet sweep modulus --sparsity 0 0.5 --number-zeros true "
+    "false --out runs/modulus",
+    "identity": "arbnet sweep identity --sparsity 0 0.9 --out runs/dense",
+    "hashed_nets": "arbnet sweep hashed_nets --sign --table-scope layer "
+    "--out runs/hashed_nets",
+}
+
+
+def add_parser(subparsers):
+    """Adds `sweep` and its one subcommand per hash function."""
+    parser = subparsers.add_parser(
+        "sweep",
+        help="run a sweep of one hash function",
+        description=(
+            "Train one model per combination of the given values "
+            "(cartesian product, times --seeds seeds) and append one JSON "
+            "record per finished run to OUT/results.jsonl. Rerun the same "
+            "command to resume an interrupted sweep: finished runs are "
+            "skipped."
+        ),
+    )
+    hashes = parser.add_subparsers(dest="hash", required=True, metavar="HASH")
+    for name in config_lib.SWEEPS:
+        sub = hashes.add_parser(
+            name,
+            help=_HASH_HELP[name],
+            description=(
+                f"Sweep of the {_HASH_HELP[name]}: one run per combination "
+                "of the swept values and seed. Results are appended to "
+                "OUT/results.jsonl; rerun the same command to resume."
+            ),
+            epilog=f"Example: {_EXAMPLES[name]}",
+        )
+        _add_options(sub, name)
+    return parser
+
+
+def run(args):
+    """Runs the sweep of parsed arguments; returns the exit status."""
+    # The whole spec is checked (hash parameters included) before any
+    # file is written.
+    spec = spec_from_args(args)
+    out = args.out or os.path.join("runs", spec.hash)
+    records = experiments.run_sweep(
+        spec,
+        out,
+        quiet=args.quiet,
+        verbose=args.verbose,
+        force=args.force,
+        max_runs=args.max_runs,
+        data_dir=args.data_dir,
+    )
+    total = len(spec.runs())
+    print(f"{len(records)} of {total} runs finished; results in {out}")
+    if len(records) < total:
+        print("Run the same command again to do the remaining runs.")
+    if args.plot and records:
+        print_paths(experiments.plot_results(out, formats=args.formats))
+    return 0
+
+
+def spec_from_args(args):
+    """The `SweepSpec` of parsed `arbnet sweep` arguments.
+
+    Raises:
+        ValueError: If the arguments make no valid sweep.
+    """
+    if args.no_number_zeros and args.number_zeros is not None:
+        raise ValueError(
+            "Give either `--number-zeros` or `--no-number-zeros`, not both. "
+            f"Received: number_zeros={args.number_zeros}, "
+            "no_number_zeros=True"
+        )
+    if args.no_number_zeros:
+        number_zeros = [False]
+    else:
+        number_zeros = args.number_zeros or [True]
+    model = args.model
+    if model is None:
+        model = "hashed_mlp" if args.hidden_units else "auto"
+    return experiments.SweepSpec(
+        hash=args.hash,
+        alpha=getattr(args, "alpha", None),
+        radius=getattr(args, "radius", None),
+        sparsity=args.sparsity,
+        seeds=args.seeds,
+        epochs=args.epochs,
+        dataset=args.dataset,
+        normalization=args.normalization,
+        model=model,
+        hidden_units=args.hidden_units,
+        table_size=args.table_size,
+        table_scope=args.table_scope,
+        numbering=args.numbering,
+        number_zeros=number_zeros,
+        sign=args.sign,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        momentum=args.momentum,
+        patience=args.patience,
+        factor=args.factor,
+    )
+
+
+def _add_options(parser, name):
+    values = parser.add_argument_group("swept values")
+    if name == "dirichlet":
+        values.add_argument(
+            "--alpha",
+            type=float,
+            nargs="+",
+            default=list(paper.FULL["dirichlet"]["alpha"]),
+            metavar="A",
+            help="concentrations of the Dirichlet hash, each > 0 "
+            "(default: %(default)s)",
+        )
+    elif name == "neighborhood":
+        values.add_argument(
+            "--radius",
+            type=int,
+            nargs="+",
+            default=list(paper.FULL["neighborhood"]["radius"]),
+            metavar="R",
+            help="radii of the Neighborhood hash, integers >= 0 "
+            "(default: %(default)s)",
+        )
+    values.add_argument(
+        "--sparsity",
+        type=float,
+        nargs="+",
+        default=[0.0],
+        metavar="S",
+        help="fractions of weights fixed at zero, each in [0, 1)"
+        " (default: %(default)s)",
+    )
+    values.add_argument(
+        "--numbering",
+        nargs="+",
+        choices=config_lib.NUMBERINGS,
+        default=["out_in"],
+        help="orders in which weights are numbered (default: %(default)s)",
+    )
+    values.add_argument(
+        "--number-zeros",
+        type=parse_bool,
+        nargs="+",
+        default=None,
+        metavar="BOOL",
+        help="whether zeros consume identifiers: true, false, or both "
+        "(default: true)",
+    )
+    values.add_argument(
+        "--no-number-zeros",
+        action="store_true",
+        help="same as --number-zeros false",
+    )
+    values.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="number of seeds (0 .. SEEDS-1) of every configuration"
+        " (default: %(default)s)",
+    )
+
+    model = parser.add_argument_group("model")
+    add_data_arguments(model)
+    model.add_argument(
+        "--model",
+        choices=config_lib.MODELS,
+        default=None,
+        help="network: auto is cifar10_mlp (3072-2000x5-10) for 3072 "
+        "inputs, else mnist_mlp (784-200-200-10); hashed_mlp takes "
+        "--hidden-units (default: auto, or hashed_mlp with --hidden-units)",
+    )
+    model.add_argument(
+        "--hidden-units",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="UNITS",
+        help="hidden layer sizes of a hashed_mlp model",
+    )
+    model.add_argument(
+        "--table-size",
+        type=int,
+        default=1000,
+        help="entries of each hash table, ignored by identity"
+        " (default: %(default)s)",
+    )
+    model.add_argument(
+        "--table-scope",
+        choices=config_lib.TABLE_SCOPES,
+        default="network",
+        help="one table for the network, or one per layer "
+        "(default: %(default)s)",
+    )
+    model.add_argument(
+        "--sign",
+        action="store_true",
+        help="give each weight a fixed random sign, as HashedNets",
+    )
+
+    train = parser.add_argument_group("training (the paper's recipe)")
+    train.add_argument(
+        "--epochs",
+        type=int,
+        default=training.DEFAULT_EPOCHS,
+        help="epochs of every run (default: %(default)s)",
+    )
+    train.add_argument(
+        "--batch-size",
+        type=int,
+        default=training.DEFAULT_BATCH_SIZE,
+        help="examples per batch (default: %(default)s)",
+    )
+    train.add_argument(
+        "--learning-rate",
+        type=float,
+        default=training.LEARNING_RATE,
+        help="initial SGD learning rate (default: %(default)s)",
+    )
+    train.add_argument(
+        "--momentum",
+        type=float,
+        default=training.MOMENTUM,
+        help="SGD momentum (default: %(default)s)",
+    )
+    train.add_argument(
+        "--patience",
+        type=int,
+        default=training.PATIENCE,
+        help="epochs without training-accuracy gain before the learning "
+        "rate is cut (default: %(default)s)",
+    )
+    train.add_argument(
+        "--factor",
+        type=float,
+        default=training.FACTOR,
+        help="factor of each learning rate cut (default: %(default)s)",
+    )
+
+    output = parser.add_argument_group("output")
+    output.add_argument(
+        "--out",
+        default=None,
+        help="output directory (default: runs/HASH)",
+    )
+    output.add_argument(
+        "--force",
+        action="store_true",
+        help="run even if OUT holds a sweep with another spec (its records "
+        "are kept)",
+    )
+    output.add_argument(
+        "--max-runs",
+        type=int,
+        default=None,
+        help="stop after this many new runs (the rest on a later call)",
+    )
+    output.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="no progress bar and no per-epoch lines: one line per run",
+    )
+    output.add_argument(
+        "--verbose",
+        type=int,
+        choices=(0, 1, 2),
+        default=None,
+        help="per-epoch output: 0 none, 1 Keras progress bar, 2 one line "
+        "per epoch (default: 2, or 0 with --quiet)",
+    )
+    output.add_argument(
+        "--plot",
+        action="store_true",
+        help="draw the figures when the sweep is done (see `arbnet plot`)",
+    )
+    add_format_argument(output)
