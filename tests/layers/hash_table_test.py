@@ -108,6 +108,7 @@ class TestSharing:
         assert second.position_offset == 30
 
     def test_gradients_of_both_layers_reach_the_table(self):
+        keras.utils.set_random_seed(0)  # The table's initializer.
         table = HashTable(50, hash="modulus", seed=0, numbering="in_out")
         model, first, second = _parallel(table)
         x = np.random.default_rng(0).normal(size=(3, 6)).astype("float32")
@@ -126,7 +127,14 @@ class TestSharing:
         second_entries = set(range(30, 50)) | set(range(4))
         assert set(np.flatnonzero(only_first)) == first_entries
         assert set(np.flatnonzero(only_second)) == second_entries
-        np.testing.assert_allclose(both, only_first + only_second, atol=1e-5)
+        # Summed in another order than TensorFlow's: float32 rounding of
+        # O(1) gradients, far below a missing layer's share.
+        np.testing.assert_allclose(
+            both,
+            only_first + only_second,
+            rtol=1e-5,
+            atol=1e-5 * np.abs(both).max(),
+        )
 
     def test_gradient_matches_entries_of_each_layer(self):
         table = HashTable(40, hash="uniform", seed=1)
