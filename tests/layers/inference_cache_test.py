@@ -70,6 +70,7 @@ def test_cache_follows_table_changes(hash):
 
 
 def test_cache_is_not_a_weight_and_not_saved(tmp_path):
+    keras.utils.set_random_seed(0)  # The table's initializer.
     x = np.ones((4, 30), np.float32)
     model = keras.Sequential(
         [
@@ -84,7 +85,10 @@ def test_cache_is_not_a_weight_and_not_saved(tmp_path):
     model.save(path)
     loaded = keras.saving.load_model(path)
     assert loaded.layers[0].inference_cache
-    np.testing.assert_allclose(loaded.predict(x, verbose=0), before)
+    # The same weights through the same operations.
+    np.testing.assert_allclose(
+        loaded.predict(x, verbose=0), before, rtol=1e-6, atol=1e-6
+    )
 
 
 def test_training_calls_do_not_use_the_cache():
