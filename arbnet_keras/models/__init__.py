@@ -1,5 +1,6 @@
-"""Model factories: the paper's MLP ArbNets and their dense baselines."""
+"""Model factories: the paper's MLP ArbNets, a CNN ArbNet, their baselines."""
 
+from arbnet_keras.models.hashed_cnn import hashed_cnn
 from arbnet_keras.models.hashed_mlp import BN_EPSILON
 from arbnet_keras.models.hashed_mlp import BN_MOMENTUM
 from arbnet_keras.models.hashed_mlp import TABLE_SCOPES
@@ -17,6 +18,7 @@ __all__ = [
     "MNIST_HIDDEN_UNITS",
     "TABLE_SCOPES",
     "cifar10_mlp",
+    "hashed_cnn",
     "hashed_mlp",
     "mnist_mlp",
     "table_entropy",

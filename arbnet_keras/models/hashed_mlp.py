@@ -1,17 +1,21 @@
 """`hashed_mlp`: the ArbNet multi-layer perceptrons of the paper."""
 
-import numbers
-
 import keras
 
 from arbnet_keras import hashing
 from arbnet_keras import metrics
 from arbnet_keras.hashing.hash_function import validate_positive_int
 from arbnet_keras.layers import HashedDense
-from arbnet_keras.layers import HashTable
+from arbnet_keras.models.factory import TABLE_SCOPES  # noqa: F401
+from arbnet_keras.models.factory import KernelLayer
+from arbnet_keras.models.factory import hashed_layers
+from arbnet_keras.models.factory import is_baseline
+from arbnet_keras.models.factory import plain_layers
+from arbnet_keras.models.factory import validate_positive_ints
+from arbnet_keras.models.factory import validate_sparsity
+from arbnet_keras.models.factory import validate_table_arguments
+from arbnet_keras.models.factory import validate_table_scope
 from arbnet_keras.seeds import resolve_seed
-
-TABLE_SCOPES = ("network", "layer")
 
 # PyTorch's `BatchNorm1d` defaults, which the authors most likely used
 # (Keras' are momentum 0.99, epsilon 1e-3). A momentum of 0.9 also lets
@@ -125,42 +129,35 @@ def hashed_mlp(
     """
     input_dim = validate_positive_int("input_dim", input_dim)
     num_classes = validate_positive_int("num_classes", num_classes)
-    hidden_units = _validate_hidden_units(hidden_units)
-    if table_scope not in TABLE_SCOPES:
-        raise ValueError(
-            "Invalid value for argument `table_scope`. Expected one of "
-            f"{TABLE_SCOPES}. Received: table_scope={table_scope!r}"
-        )
-    if (
-        isinstance(sparsity, bool)
-        or not isinstance(sparsity, numbers.Real)
-        or not 0 <= sparsity < 1
-    ):
-        raise ValueError(
-            "`sparsity` must be a number in [0, 1). Received: "
-            f"sparsity={sparsity!r}"
-        )
+    hidden_units = validate_positive_ints("hidden_units", hidden_units)
+    validate_table_scope(table_scope)
+    sparsity = validate_sparsity(sparsity)
     seed = resolve_seed(seed)
     hash = None if hash is None else hashing.get(hash)
     units = hidden_units + [num_classes]
-    if hash is None or isinstance(hash, hashing.Identity):
-        kernels = _dense_layers(units, sparsity, seed)
+    if is_baseline(hash):
+        kernels = plain_layers(_kernels(units), sparsity, seed)
         name = name or "dense_mlp"
     else:
-        _validate_table_arguments(table_size, compression)
-        kernels = _hashed_layers(
-            input_dim,
-            units,
-            table_scope,
-            table_size,
-            compression,
-            seed,
-            {
+        validate_table_arguments(table_size, compression)
+        fan_ins = [input_dim] + units[:-1]
+        kernels = hashed_layers(
+            _kernels(units),
+            lambda: sum(n * u for n, u in zip(fan_ins, units)),
+            table_scope=table_scope,
+            table_size=table_size,
+            compression=compression,
+            seed=seed,
+            hash_kwargs={
                 "hash": hash,
                 "numbering": numbering,
                 "number_zeros": number_zeros,
             },
-            {"sparsity": sparsity, "sign": sign, **(layer_kwargs or {})},
+            layer_kwargs={
+                "sparsity": sparsity,
+                "sign": sign,
+                **(layer_kwargs or {}),
+            },
         )
         name = name or "hashed_mlp"
     layers = [keras.Input((input_dim,), name="features")]
@@ -205,88 +202,14 @@ def table_entropy(model):
     return float(metrics.model_stats(model)["entropy"])
 
 
-def _hashed_layers(
-    input_dim,
-    units,
-    table_scope,
-    table_size,
-    compression,
-    seed,
-    hash_kwargs,
-    layer_kwargs,
-):
-    names = [f"hashed_{i + 1}" for i in range(len(units))]
-    if table_scope == "layer":
-        if compression is None:
-            hash_kwargs["table_size"] = table_size
-        else:
-            hash_kwargs["compression"] = compression
-        return [
-            HashedDense(u, seed=seed + i, name=n, **hash_kwargs, **layer_kwargs)
-            for i, (u, n) in enumerate(zip(units, names))
-        ]
-    if compression is not None:
-        fan_ins = [input_dim] + units[:-1]
-        num_weights = sum(n * u for n, u in zip(fan_ins, units))
-        table_size = max(1, int(round(compression * num_weights)))
-    table = HashTable(table_size, seed=seed, name="table", **hash_kwargs)
+def _kernels(units):
     return [
-        HashedDense(u, table=table, name=n, **layer_kwargs)
-        for u, n in zip(units, names)
+        KernelLayer(
+            HashedDense,
+            keras.layers.Dense,
+            {"units": u},
+            name=f"hashed_{i}",
+            plain_name=f"dense_{i}",
+        )
+        for i, u in enumerate(units, start=1)
     ]
-
-
-def _dense_layers(units, sparsity, seed):
-    if sparsity == 0:
-        return [
-            keras.layers.Dense(u, name=f"dense_{i + 1}")
-            for i, u in enumerate(units)
-        ]
-    # A sparse baseline: every weight its own entry, some fixed at zero.
-    return [
-        HashedDense(
-            u,
-            hash="identity",
-            sparsity=sparsity,
-            seed=seed + i,
-            name=f"hashed_{i + 1}",
-        )
-        for i, u in enumerate(units)
-    ]
-
-
-def _validate_hidden_units(hidden_units):
-    if isinstance(hidden_units, (str, bytes)) or not hasattr(
-        hidden_units, "__iter__"
-    ):
-        raise ValueError(
-            "`hidden_units` must be a sequence of positive integers. "
-            f"Received: hidden_units={hidden_units!r}"
-        )
-    hidden_units = list(hidden_units)
-    for units in hidden_units:
-        if (
-            isinstance(units, bool)
-            or not isinstance(units, numbers.Integral)
-            or units <= 0
-        ):
-            raise ValueError(
-                "`hidden_units` must be a sequence of positive integers. "
-                f"Received: hidden_units={hidden_units!r}"
-            )
-    return [int(units) for units in hidden_units]
-
-
-def _validate_table_arguments(table_size, compression):
-    if compression is None:
-        validate_positive_int("table_size", table_size)
-        return
-    if (
-        isinstance(compression, bool)
-        or not isinstance(compression, numbers.Real)
-        or not 0 < compression <= 1
-    ):
-        raise ValueError(
-            "`compression` must be a number in (0, 1]. Received: "
-            f"compression={compression!r}"
-        )
