@@ -3,15 +3,19 @@
 Every weight of a network gets an identifier; a hash function maps
 identifiers to entries of a small trainable table, so colliding weights are
 shared. See `HashedDense`, `HashedConv1D`, `HashedConv2D`,
-`HashedEmbedding`, `HashTable` and `arbnet_keras.hashing`.
+`HashedEmbedding`, `HashTable` and `arbnet_keras.hashing`; `convert`
+turns a trained Keras model into an ArbNet and `to_dense` back.
 """
 
+from arbnet_keras import conversion
 from arbnet_keras import datasets
 from arbnet_keras import hashing
 from arbnet_keras import metrics
 from arbnet_keras import models
 from arbnet_keras import saving
 from arbnet_keras import training
+from arbnet_keras.conversion import convert
+from arbnet_keras.conversion import to_dense
 from arbnet_keras.layers import HashedConv1D
 from arbnet_keras.layers import HashedConv2D
 from arbnet_keras.layers import HashedDense
@@ -27,11 +31,14 @@ __all__ = [
     "HashedDense",
     "HashedEmbedding",
     "__version__",
+    "conversion",
+    "convert",
     "datasets",
     "hashing",
     "metrics",
     "models",
     "saving",
     "sharing_report",
+    "to_dense",
     "training",
 ]
