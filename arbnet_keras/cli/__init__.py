@@ -19,7 +19,9 @@ parser and returns it, and `run(args)`, which returns the exit status;
 
 import argparse
 import importlib
+import os
 import sys
+import warnings
 
 from arbnet_keras.version import __version__
 
@@ -68,9 +70,13 @@ def build_parser():
 def main(argv=None):
     """Runs the `arbnet` command; returns its exit status.
 
-    Bad arguments print an error (no traceback) and return 2; a sweep
-    directory locked by another process or unavailable data, 1; Ctrl-C,
-    130 (finished runs are kept; rerun the command to resume).
+    A user mistake prints one line, `arbnet COMMAND: error: ...`, on
+    standard error and returns 2: a bad argument (`ValueError`, including
+    unreadable JSON in a sweep's files) or a path that cannot be read or
+    written (`OSError`). A sweep directory locked by another process,
+    unavailable data or a missing optional package returns 1; Ctrl-C, 130
+    (finished runs are kept; rerun the command to resume). `--traceback`
+    shows the traceback instead.
     """
     from arbnet_keras.datasets import DatasetUnavailableError
     from arbnet_keras.experiments import SweepLockedError
@@ -81,16 +87,18 @@ def main(argv=None):
         ["arbnet", args.command] + ([args.hash] if "hash" in args else [])
     )
     try:
-        return args.func(args) or 0
-    except ValueError as error:
+        with warnings.catch_warnings():
+            warnings.showwarning = _warning_printer(prog)
+            return args.func(args) or 0
+    except (ValueError, OSError) as error:
         if args.traceback:
             raise
-        print(f"{prog}: error: {error}", file=sys.stderr)
+        _print_error(prog, error)
         return 2
     except (SweepLockedError, DatasetUnavailableError, ImportError) as error:
         if args.traceback:
             raise
-        print(f"{prog}: error: {error}", file=sys.stderr)
+        _print_error(prog, error)
         return 1
     except KeyboardInterrupt:
         print(
@@ -99,3 +107,35 @@ def main(argv=None):
             file=sys.stderr,
         )
         return 130
+
+
+def _print_error(prog, error):
+    if isinstance(error, OSError) and error.strerror and error.filename:
+        # "Permission denied: 'runs/x/.lock'", without "[Errno 13]".
+        message = f"{error.strerror}: {_path(error.filename)!r}"
+        if error.filename2:
+            message += f" -> {_path(error.filename2)!r}"
+    else:
+        message = str(error) or type(error).__name__
+    # One line, whatever the message holds.
+    print(f"{prog}: error: {' '.join(message.split())}", file=sys.stderr)
+
+
+def _path(name):
+    if isinstance(name, (str, bytes, os.PathLike)):
+        return os.fsdecode(name)
+    return str(name)
+
+
+def _warning_printer(prog):
+    """Prints this package's warnings as one line, without a source line."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if not os.path.abspath(filename).startswith(package + os.sep):
+            return default(message, category, filename, lineno, file, line)
+        text = " ".join(str(message).split())
+        print(f"{prog}: warning: {text}", file=file or sys.stderr)
+
+    return show

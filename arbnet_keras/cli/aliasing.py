@@ -2,6 +2,8 @@
 
 import pathlib
 
+from arbnet_keras.experiments.results import check_out_dir
+
 
 def add_parser(subparsers):
     """Adds `aliasing`."""
@@ -38,8 +40,7 @@ def run(args):
             raise ValueError(
                 f"`table_size` must be positive. Received: table_size={size}"
             )
-    out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    check_out_dir(args.out, "--out")
     records = aliasing.aliasing_stats(table_sizes=args.table_size)
     lines = [
         "| table size | numbering | layer | shape | rank | full rank "
@@ -53,6 +54,8 @@ def run(args):
             f"| {r['full_rank']} | {r['distinct_rows']} "
             f"| {r['distinct_cols']} |"
         )
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     (out / "aliasing.md").write_text("\n".join(lines) + "\n")
     aliasing.plot_aliasing(records, out / "aliasing.png")
     print("\n".join(lines))

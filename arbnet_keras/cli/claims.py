@@ -35,7 +35,7 @@ def run(args):
 
     groups = {}
     for out in args.out:
-        records = experiments.read_results(out)
+        records = experiments.read_results(out, validate=True)
         if not records:
             raise ValueError(
                 f"`out` holds no finished runs. Received: out={out!r}"
@@ -47,9 +47,9 @@ def run(args):
             ):
                 continue
             key = (
-                record["dataset"],
-                record["numbering"],
-                record["number_zeros"],
+                record.get("dataset"),
+                record.get("numbering"),
+                record.get("number_zeros"),
             )
             groups.setdefault(key, {}).setdefault(record["hash"], [])
             groups[key][record["hash"]].append(record)

@@ -1,7 +1,7 @@
 """`arbnet table OUT`: print a sweep's results as a Markdown table."""
 
 from arbnet_keras import experiments
-from arbnet_keras.experiments import results as results_lib
+from arbnet_keras.experiments import plots
 
 
 def add_parser(subparsers):
@@ -14,21 +14,14 @@ def add_parser(subparsers):
             "over seeds), also while it is running. Needs no matplotlib."
         ),
     )
-    parser.add_argument("out", metavar="OUT", help="sweep directory")
+    parser.add_argument(
+        "out", metavar="OUT", help="sweep directory, or its results.jsonl"
+    )
     return parser
 
 
 def run(args):
     """Prints the table; returns the exit status."""
-    out = args.out
-    spec_dict = results_lib.read_spec(out)
-    if spec_dict is None and not results_lib.results_path(out).exists():
-        raise ValueError(
-            "`out` holds no sweep (no results.jsonl and no sweep.json). "
-            f"Received: out={out!r}"
-        )
-    spec = None
-    if spec_dict is not None:
-        spec = experiments.SweepSpec.from_dict(spec_dict)
-    print(experiments.results_table(experiments.read_results(out), spec))
+    spec, records = plots.read_sweep(args.out)
+    print(experiments.results_table(records, spec))
     return 0

@@ -107,6 +107,11 @@ class SweepSpec:
             before the learning rate is reduced. Defaults to `4`.
         factor: Factor of each learning rate reduction. Defaults to `0.1`.
 
+    Raises:
+        ValueError: If an argument is invalid, including a swept value its
+            hash function refuses (such as a `Neighborhood` radius too
+            large to draw offsets for).
+
     Example:
 
     >>> spec = SweepSpec("dirichlet", alpha=[1e-3, 1.0], sparsity=[0, 0.9])
@@ -156,6 +161,7 @@ class SweepSpec:
             set_("alpha", _values("alpha", self.alpha, _positive_float))
         elif param == "radius":
             set_("radius", _values("radius", self.radius, _non_negative_int))
+        _check_hash(hash, param, self.values)
         set_("sparsity", _values("sparsity", self.sparsity, _sparsity))
         set_("seeds", _positive_int("seeds", self.seeds))
         set_("epochs", _positive_int("epochs", self.epochs))
@@ -367,6 +373,15 @@ def _check_dataset(dataset):
             f"{names} or '{IDX_PREFIX}<directory>'. "
             f"Received: dataset={dataset!r}"
         )
+
+
+def _check_hash(hash, param, values):
+    """Builds the hash of every swept value: its own checks run now."""
+    from arbnet_keras import hashing
+
+    cls = type(hashing.get(hash))
+    for value in values:
+        cls(**{param: value}) if param else cls()
 
 
 def _fmt_list(values):

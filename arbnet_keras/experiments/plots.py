@@ -21,6 +21,7 @@ import numpy as np
 
 from arbnet_keras.experiments.config import RUN_FIELDS
 from arbnet_keras.experiments.config import SweepSpec
+from arbnet_keras.experiments.results import check_out_dir
 from arbnet_keras.experiments.results import read_results
 from arbnet_keras.experiments.results import read_spec
 from arbnet_keras.experiments.results import results_path
@@ -435,7 +436,8 @@ def plot_results(out_dir, formats=("png",), error="std"):
 
     Raises:
         ValueError: If `out_dir` holds neither results nor a sweep spec,
-            or on an invalid format.
+            if it cannot be written, if one of its files is damaged (see
+            `read_sweep`), or on an invalid format.
 
     Example:
 
@@ -448,19 +450,13 @@ def plot_results(out_dir, formats=("png",), error="std"):
             f"Received: error={error!r}"
         )
     out_dir = pathlib.Path(out_dir)
-    spec_dict = read_spec(out_dir) if out_dir.is_dir() else None
-    if spec_dict is None and not results_path(out_dir).exists():
+    if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(
-            f"`out_dir` holds no sweep (no {results_path(out_dir).name} "
-            f"and no sweep.json). Received: out_dir={str(out_dir)!r}"
+            "`out_dir` must be a sweep directory (its figures are written "
+            f"into it). Received: out_dir={str(out_dir)!r}, which is a file"
         )
-    spec = None
-    if spec_dict is not None:
-        try:
-            spec = SweepSpec.from_dict(spec_dict)
-        except (TypeError, ValueError):
-            spec = None
-    records = read_results(out_dir)
+    spec, records = read_sweep(out_dir)
+    check_out_dir(out_dir)
     hashes = {record.get("hash") for record in records}
     if spec is not None:
         hashes.add(spec.hash)
@@ -509,6 +505,38 @@ def plot_results(out_dir, formats=("png",), error="std"):
     table.write_text(results_table(records, spec), encoding="utf-8")
     paths.append(table)
     return paths
+
+
+def read_sweep(out_dir):
+    """Reads a sweep's spec and its validated records.
+
+    Args:
+        out_dir: A sweep's directory, or its `results.jsonl` file.
+
+    Returns:
+        A tuple `(spec, records)`: the `SweepSpec` of `sweep.json`, or
+        `None` when there is none or this version cannot rebuild it, and
+        the records of `read_results(out_dir, validate=True)`.
+
+    Raises:
+        ValueError: If `out_dir` holds neither results nor a sweep spec,
+            if `sweep.json` is not a JSON object, or if a line of the
+            results file is not a run's record. The message names the file.
+    """
+    out_dir = pathlib.Path(out_dir)
+    spec_dict = read_spec(out_dir) if out_dir.is_dir() else None
+    if spec_dict is None and not results_path(out_dir).exists():
+        raise ValueError(
+            f"`out_dir` holds no sweep (no {results_path(out_dir).name} "
+            f"and no sweep.json). Received: out_dir={str(out_dir)!r}"
+        )
+    spec = None
+    if spec_dict is not None:
+        try:
+            spec = SweepSpec.from_dict(spec_dict)
+        except (TypeError, ValueError):
+            spec = None
+    return spec, read_results(out_dir, validate=True)
 
 
 def _grid_shape(n):

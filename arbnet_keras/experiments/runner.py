@@ -17,10 +17,14 @@ from arbnet_keras import training
 from arbnet_keras.experiments.config import SweepSpec
 from arbnet_keras.experiments.config import run_key
 from arbnet_keras.experiments.config import spec_differences
+from arbnet_keras.experiments.results import TORN_SUFFIX
 from arbnet_keras.experiments.results import SweepLock
 from arbnet_keras.experiments.results import append_result
+from arbnet_keras.experiments.results import check_out_dir
 from arbnet_keras.experiments.results import read_results
 from arbnet_keras.experiments.results import read_spec
+from arbnet_keras.experiments.results import repair_results
+from arbnet_keras.experiments.results import results_path
 from arbnet_keras.experiments.results import write_spec
 
 # Input sizes of the data sets whose size is known without loading them.
@@ -57,7 +61,8 @@ def run_sweep(
     The sweep resumes where it stopped: run the same spec with the same
     `out_dir` again after an interruption (Ctrl-C, `kill -9`, power loss)
     and the runs already recorded, recognized by their key, are skipped; a
-    run cut short is run again from scratch. The spec is written to
+    run cut short is run again from scratch, and a record cut short is
+    moved to `results.jsonl.torn` (see `repair_results`). The spec is written to
     `<out_dir>/sweep.json`; a directory holding another sweep is refused
     unless `force=True`. One process at a time writes to a directory
     (a lock file, `.lock`, guards it on POSIX systems).
@@ -85,8 +90,10 @@ def run_sweep(
         a list of dicts in the spec's run order.
 
     Raises:
-        ValueError: On an invalid argument, or if `out_dir` holds a
-            different sweep and `force` is false.
+        ValueError: On an invalid argument, if `out_dir` cannot be
+            written, if its results file is damaged, or if it holds a
+            different sweep and `force` is false; no results are written
+            then.
         SweepLockedError: If another process is writing to `out_dir`.
         DatasetUnavailableError: If the data set cannot be loaded.
 
@@ -117,11 +124,7 @@ def run_sweep(
             f"(0, 1, 2). Received: verbose={verbose!r}"
         )
     out_dir = pathlib.Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ValueError(
-            "`out_dir` must be a directory. Received: "
-            f"out_dir={str(out_dir)!r}, which is a file"
-        )
+    check_out_dir(out_dir)
     echo = print_fn if print_fn is not None else _print
     data_cache = {}
     spec = _resolve_model(spec, data_cache, data_dir)
@@ -129,6 +132,13 @@ def run_sweep(
 
     out_dir.mkdir(parents=True, exist_ok=True)
     with SweepLock(out_dir):
+        moved = repair_results(out_dir)
+        if moved:
+            echo(
+                f"Moved {moved} torn line{'s' if moved > 1 else ''} "
+                f"(interrupted writes) of {results_path(out_dir)} to "
+                f"{results_path(out_dir)}{TORN_SUFFIX}."
+            )
         done = {record.get("key") for record in read_results(out_dir)}
         runs = [(run_key(config), config) for config in spec.runs()]
         pending = [(key, config) for key, config in runs if key not in done]
@@ -430,8 +440,7 @@ def _check_existing_spec(spec, out_dir, force):
         if force:
             return
         raise ValueError(
-            f"`out_dir` {str(out_dir)!r} has an unreadable sweep.json "
-            f"({error}). Use a new directory, or force=True (--force) to "
+            f"{error} Use a new directory, or force=True (--force) to "
             "replace it."
         ) from None
     if existing is None:

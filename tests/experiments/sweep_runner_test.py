@@ -136,15 +136,24 @@ def test_resume_after_a_torn_last_line(tiny_sweep, tmp_path, fake_runs):
     path = copy / RESULTS_FILE
     lines = path.read_bytes().splitlines(keepends=True)
     # A power loss in the middle of writing the last record.
-    path.write_bytes(b"".join(lines[:-1]) + lines[-1][: len(lines[-1]) // 2])
-    with pytest.warns(UserWarning, match="not a complete JSON record"):
-        resumed = run_sweep(spec, copy, quiet=True, print_fn=lambda line: None)
+    torn = lines[-1][: len(lines[-1]) // 2]
+    path.write_bytes(b"".join(lines[:-1]) + torn)
+    printed = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        resumed = run_sweep(spec, copy, quiet=True, print_fn=printed.append)
     assert fake_runs == [records[-1]["key"]]
     assert [r["key"] for r in resumed] == [r["key"] for r in records]
     assert resumed[:3] == records[:3]
-    raw = path.read_bytes().split(b"\n")
-    assert raw[3] == lines[-1][: len(lines[-1]) // 2]
-    with pytest.warns(UserWarning):
+    assert any("Moved 1 torn line" in line for line in printed)
+    # The fragment is moved aside, the complete records are kept byte for
+    # byte, and later reads no longer warn.
+    assert (copy / (RESULTS_FILE + ".torn")).read_bytes() == torn + b"\n"
+    raw = path.read_bytes().splitlines(keepends=True)
+    assert raw[:3] == lines[:3]
+    assert len(raw) == 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         assert len(read_results(copy)) == 4
 
 

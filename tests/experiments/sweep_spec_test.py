@@ -134,6 +134,12 @@ def test_describe_names_the_sweep():
             {"hash": "neighborhood", "radius": [1.5]},
             "Received: radius=1.5",
         ),
+        # Refused by the hash function itself, when the spec is made, not
+        # when the run builds its model.
+        (
+            {"hash": "neighborhood", "radius": [1, 10**20]},
+            "Received: radius=100000000000000000000",
+        ),
         (
             {"hash": "uniform", "alpha": [1.0]},
             "`alpha` is only used by the dirichlet sweep",
