@@ -30,7 +30,7 @@ EXTRAS = {
         "mlxtend>=0.23",
     ],
     "plots": ["matplotlib>=3.7"],
-    "test": ["pytest>=7", "ruff"],
+    "test": ["pytest>=7", "ruff", "hypothesis>=6"],
 }
 BACKENDS = ("cpu", "gpu", "jax", "torch")
 # Everything but the backend, which users choose with `cpu`, `gpu`, `jax`
