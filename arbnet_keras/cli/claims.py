@@ -13,7 +13,10 @@ def add_parser(subparsers):
             "(Dirichlet sweeps) and radius (Neighborhood sweeps) at each "
             "sparsity, and the paper's four claims judged from them, as "
             "Markdown; one section per dataset, numbering and "
-            "number_zeros setting."
+            "number_zeros setting. Runs without a test accuracy (diverged "
+            "training) are left out; a claim the runs cannot decide (one "
+            "value of alpha or radius, or one seed where the spread over "
+            "seeds is needed) is reported as undecided, with the reason."
         ),
     )
     parser.add_argument(

@@ -12,8 +12,13 @@ Spearman rank correlation between the parameter and test accuracy over all
 runs (every seed a point) at each sparsity, the change of the mean accuracy
 from the smallest to the largest parameter value, and the spread over
 seeds. A claim counts as supported only where every correlation it needs
-has the claimed sign at p < 0.05.
+has the claimed sign at p < 0.05. Runs without a test accuracy (training
+diverged) are left out. Where the runs cannot tell (fewer than two values
+of the parameter, accuracies all equal, a single seed where the spread
+over seeds is needed), the claim is undecided and the evidence says why.
 """
+
+import math
 
 import numpy as np
 
@@ -30,47 +35,97 @@ def trends(records, param):
 
     Returns:
         A list of dicts, one per sparsity (ascending): `sparsity`, `rho`,
-        `p_value`, `runs`, `first` and `last` (mean test accuracy at the
-        smallest and largest parameter value), `change` (`last - first`),
-        `best` (the parameter value of the best mean accuracy) and
-        `seed_std` (the mean over parameter values of the standard
-        deviation over seeds).
+        `p_value`, `runs` (runs with a test accuracy; the others are left
+        out of every number), `left_out` (runs without one), `values`
+        (distinct parameter values among the runs), `first` and `last`
+        (mean test accuracy at the smallest and largest parameter value),
+        `change` (`last - first`), `best` (the parameter value of the best
+        mean accuracy), `seed_std` (the mean over parameter values of the
+        standard deviation over seeds) and `undecided` (why `rho` cannot
+        be judged, or `None`). Numbers that cannot be measured are NaN.
     """
     from scipy import stats
 
+    nan = float("nan")
     out = []
     for sparsity in sorted({r["sparsity"] for r in records}):
         rows = [r for r in records if r["sparsity"] == sparsity]
-        x = np.array([r["hash_value"] for r in rows], dtype=float)
-        y = np.array([r["test_accuracy"] for r in rows], dtype=float)
+        kept = [r for r in rows if _finite(r.get("test_accuracy"))]
+        x = np.array([r["hash_value"] for r in kept], dtype=float)
+        y = np.array([r["test_accuracy"] for r in kept], dtype=float)
         values = np.unique(x)
         means = np.array([y[x == v].mean() for v in values])
         stds = [y[x == v].std(ddof=1) for v in values if (x == v).sum() > 1]
-        if len(values) > 1:
-            rho, p_value = stats.spearmanr(x, y)
+        rho, p_value = nan, nan
+        if not kept:
+            undecided = "no run with a test accuracy"
+        elif len(values) < 2:
+            undecided = (
+                f"fewer than 2 distinct {param} values ({len(kept)} "
+                f"run{'s' if len(kept) > 1 else ''})"
+            )
+        elif np.all(y == y[0]):
+            undecided = "the same test accuracy in every run"
         else:
-            rho, p_value = float("nan"), float("nan")
+            undecided = None
+            rho, p_value = stats.spearmanr(x, y)
         out.append(
             {
                 "param": param,
                 "sparsity": float(sparsity),
                 "rho": float(rho),
                 "p_value": float(p_value),
-                "runs": len(rows),
-                "first": float(means[0]),
-                "last": float(means[-1]),
-                "change": float(means[-1] - means[0]),
-                "best": float(values[int(np.argmax(means))]),
-                "seed_std": float(np.mean(stds)) if stds else float("nan"),
+                "runs": len(kept),
+                "left_out": len(rows) - len(kept),
+                "values": len(values),
+                "first": float(means[0]) if kept else nan,
+                "last": float(means[-1]) if kept else nan,
+                "change": float(means[-1] - means[0]) if kept else nan,
+                "best": float(values[int(np.argmax(means))]) if kept else nan,
+                "seed_std": float(np.mean(stds)) if stds else nan,
+                "undecided": undecided,
             }
         )
     return out
 
 
-def _all_signed(rows, sign):
-    return all(
-        np.sign(r["rho"]) == sign and r["p_value"] < SIGNIFICANCE for r in rows
+def _finite(value):
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
     )
+
+
+def _trend_claim(claim, rows, sign):
+    """A claim that the trend has `sign` at every sparsity."""
+    decided = [r for r in rows if not r["undecided"]]
+    if not all(
+        np.sign(r["rho"]) == sign and r["p_value"] < SIGNIFICANCE
+        for r in decided
+    ):
+        # One sparsity against the claim is enough to refute "every".
+        supported = False
+    else:
+        supported = True if len(decided) == len(rows) else None
+    parts = []
+    for r in rows:
+        if not r["undecided"]:
+            text = f"rho={r['rho']:+.2f} (p={r['p_value']:.2g})"
+        elif supported is None:
+            text = r["undecided"]
+        else:
+            text = f"undecided ({r['undecided']})"
+        parts.append(f"sparsity {r['sparsity']:g}: {text}")
+    evidence = "; ".join(parts)
+    if supported is None:
+        evidence = f"undecided: {evidence}"
+    return {
+        "claim": claim,
+        "supported": supported,
+        "evidence": evidence,
+        "trends": rows,
+    }
 
 
 def claim_report(dirichlet_records=(), neighborhood_records=()):
@@ -90,31 +145,15 @@ def claim_report(dirichlet_records=(), neighborhood_records=()):
     if dirichlet_records:
         rows = trends(dirichlet_records, "alpha")
         claims.append(
-            {
-                "claim": "accuracy rises with alpha at every sparsity",
-                "supported": _all_signed(rows, 1),
-                "evidence": "; ".join(
-                    f"sparsity {r['sparsity']:g}: rho={r['rho']:+.2f} "
-                    f"(p={r['p_value']:.2g})"
-                    for r in rows
-                ),
-                "trends": rows,
-            }
+            _trend_claim("accuracy rises with alpha at every sparsity", rows, 1)
         )
         claims.append(_compare(rows, "rise", "alpha"))
     if neighborhood_records:
         rows = trends(neighborhood_records, "radius")
         claims.append(
-            {
-                "claim": "accuracy falls with radius at every sparsity",
-                "supported": _all_signed(rows, -1),
-                "evidence": "; ".join(
-                    f"sparsity {r['sparsity']:g}: rho={r['rho']:+.2f} "
-                    f"(p={r['p_value']:.2g})"
-                    for r in rows
-                ),
-                "trends": rows,
-            }
+            _trend_claim(
+                "accuracy falls with radius at every sparsity", rows, -1
+            )
         )
         claims.append(_compare(rows, "fall", "radius"))
     return claims
@@ -122,11 +161,24 @@ def claim_report(dirichlet_records=(), neighborhood_records=()):
 
 def _compare(rows, kind, param):
     dense, sparse = rows[0], rows[-1]
+    claim = f"the {kind} with {param} is larger when the weights are not sparse"
+    reason = None
     if dense["sparsity"] == sparse["sparsity"]:
+        reason = "only one sparsity was swept"
+    else:
+        for r in (dense, sparse):
+            if r["runs"] == 0 or r["values"] < 2:
+                reason = f"sparsity {r['sparsity']:g} has " + (
+                    "no run with a test accuracy"
+                    if r["runs"] == 0
+                    else f"fewer than 2 distinct {param} values"
+                )
+                break
+    if reason is not None:
         return {
-            "claim": f"the {kind} is larger when the weights are not sparse",
+            "claim": claim,
             "supported": None,
-            "evidence": "only one sparsity was swept",
+            "evidence": f"undecided: {reason}",
             "trends": rows,
         }
     # A rise is a positive change, a fall a negative one.
@@ -135,18 +187,24 @@ def _compare(rows, kind, param):
     }
     noise = max(dense["seed_std"], sparse["seed_std"])
     margin = size[dense["sparsity"]] - size[sparse["sparsity"]]
+    evidence = (
+        f"{kind} from smallest to largest {param}: "
+        + ", ".join(f"{size[s]:+.3f} at sparsity {s:g}" for s in sorted(size))
+        + f"; difference {margin:+.3f}"
+    )
+    if np.isfinite(noise):
+        supported = bool(margin > noise)
+        evidence += f" against a seed spread of {noise:.3f}"
+    else:
+        supported = None
+        evidence = (
+            "undecided: one seed per value, so no spread over seeds to "
+            f"weigh the difference against; {evidence}"
+        )
     return {
-        "claim": f"the {kind} with {param} is larger when the weights are "
-        "not sparse",
-        "supported": bool(margin > noise) if np.isfinite(noise) else None,
-        "evidence": (
-            f"{kind} from smallest to largest {param}: "
-            + ", ".join(
-                f"{size[s]:+.3f} at sparsity {s:g}" for s in sorted(size)
-            )
-            + f"; difference {margin:+.3f} against a seed spread of "
-            f"{noise:.3f}"
-        ),
+        "claim": claim,
+        "supported": supported,
+        "evidence": evidence,
         "trends": rows,
     }
 
@@ -173,10 +231,25 @@ def claims_markdown(claims):
             if key in seen:
                 continue
             seen.add(key)
-            lines.append(
-                f"| {r['param']} | {r['sparsity']:g} | {r['runs']} "
-                f"| {r['rho']:+.3f} | {r['p_value']:.2g} | {r['first']:.4f} "
-                f"| {r['last']:.4f} | {r['change']:+.4f} | {r['best']:g} "
-                f"| {r['seed_std']:.4f} |"
-            )
+            runs = str(r["runs"])
+            if r.get("left_out"):
+                runs += f" ({r['left_out']} without accuracy left out)"
+            cells = [r["param"], f"{r['sparsity']:g}", runs]
+            cells += [
+                _number(r[name], spec)
+                for name, spec in (
+                    ("rho", "+.3f"),
+                    ("p_value", ".2g"),
+                    ("first", ".4f"),
+                    ("last", ".4f"),
+                    ("change", "+.4f"),
+                    ("best", "g"),
+                    ("seed_std", ".4f"),
+                )
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _number(value, spec):
+    return format(value, spec) if _finite(value) else "n/a"

@@ -141,7 +141,7 @@ def reproduce(
             echo(
                 f"  {row['hash_param']}={row['hash_value']:g} "
                 f"sparsity={row['sparsity']:g}: "
-                f"{row['test_accuracy_mean']:.4f} "
+                f"{_fmt(row['test_accuracy_mean'], 4)} "
                 f"(entropy {_fmt(row['entropy_mean'])}, n={row['n']})"
             )
         if result["paths"]:
@@ -149,5 +149,5 @@ def reproduce(
     return done
 
 
-def _fmt(value):
-    return "n/a" if value is None else f"{value:.2f}"
+def _fmt(value, digits=2):
+    return "n/a" if value is None else f"{value:.{digits}f}"

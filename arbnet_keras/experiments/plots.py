@@ -60,10 +60,13 @@ def summarize(records, metrics=METRICS):
     Returns:
         A list of dicts, one per configuration (all of `RUN_FIELDS` but
         `seed`), sorted by hash, the other settings, sparsity and hash
-        value. Each has the configuration's fields, `n` (number of seeds),
-        `seeds`, and for each metric `<metric>_mean`, `<metric>_std`
-        (sample standard deviation, 0 for one seed), `<metric>_min` and
-        `<metric>_max` (`None` when no record has the metric).
+        value. Each has the configuration's fields, `runs` (number of
+        records), `n` and `seeds` (number and list of the seeds with a
+        test accuracy: a run whose training diverged has none and is not
+        counted), and for each metric `<metric>_n` (number of finite
+        values), `<metric>_mean`, `<metric>_std` (sample standard
+        deviation, 0 for one value), `<metric>_min` and `<metric>_max`
+        (`None` when no record has the metric).
 
     Example:
 
@@ -80,19 +83,22 @@ def summarize(records, metrics=METRICS):
     rows = []
     for group in groups.values():
         row = dict(group["config"])
-        row["n"] = len(group["records"])
-        row["seeds"] = sorted(r.get("seed") for r in group["records"])
+        row["runs"] = len(group["records"])
+        counted = [
+            r for r in group["records"] if _is_finite(r.get("test_accuracy"))
+        ]
+        row["n"] = len(counted)
+        row["seeds"] = sorted(r.get("seed") for r in counted)
         for metric in metrics:
             values = np.array(
                 [
                     r[metric]
                     for r in group["records"]
-                    if isinstance(r.get(metric), (int, float))
-                    and r.get(metric) is not None
+                    if _is_finite(r.get(metric))
                 ],
                 dtype=float,
             )
-            values = values[np.isfinite(values)]
+            row[f"{metric}_n"] = int(values.size)
             if values.size:
                 row[f"{metric}_mean"] = float(values.mean())
                 row[f"{metric}_std"] = (
@@ -343,13 +349,21 @@ def results_table(records, spec=None):
     rows = summarize(records)
     if not rows:
         return "\n".join(lines + ["No finished runs yet.", ""])
-    n_runs = sum(row["n"] for row in rows)
+    n_runs = sum(row["runs"] for row in rows)
+    failed = n_runs - sum(row["n"] for row in rows)
     lines += [
         f"{n_runs} finished runs in {len(rows)} configurations. Each cell "
         "is the mean ± sample standard deviation over seeds, with the "
         "number of seeds n.",
         "",
     ]
+    if failed:
+        lines += [
+            f"{failed} run{' has' if failed == 1 else 's have'} no test "
+            "accuracy (training diverged) and "
+            f"{'is' if failed == 1 else 'are'} left out: counted in no n.",
+            "",
+        ]
     param = _param_name(rows)
     variants = _variant_fields(rows)
     lines += ["## Test accuracy", ""]
@@ -537,6 +551,14 @@ def read_sweep(out_dir):
         except (TypeError, ValueError):
             spec = None
     return spec, read_results(out_dir, validate=True)
+
+
+def _is_finite(value):
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
 
 
 def _grid_shape(n):
@@ -728,10 +750,11 @@ def _cell(row, metric, n=True):
     mean, std = row.get(f"{metric}_mean"), row.get(f"{metric}_std")
     if mean is None:
         return "n/a"
-    if row["n"] == 1:
+    count = row.get(f"{metric}_n", row["n"])
+    if count == 1:
         return f"{mean:.4f} (n=1)" if n else f"{mean:.4f}"
     text = f"{mean:.4f} ± {std:.4f}"
-    return f"{text} (n={row['n']})" if n else text
+    return f"{text} (n={count})" if n else text
 
 
 def _fmt_value(value):

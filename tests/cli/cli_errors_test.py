@@ -352,3 +352,40 @@ def test_resume_repairs_a_torn_line(tmp_path, capsys, fake_runs):
     assert cli.main(["table", str(out)]) == 0
     assert capsys.readouterr().err == ""
 
+
+def test_claims_on_a_single_run_is_undecided(tmp_path, capsys):
+    write_results(tmp_path, record())
+    assert cli.main(["claims", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "| accuracy rises with alpha at every sparsity | undecided |" in out
+    assert "fewer than 2 distinct alpha values (1 run)" in out
+    assert "not supported" not in out
+
+
+def test_runs_without_test_accuracy_are_not_counted(tmp_path, capsys):
+    lines = [
+        record(
+            key=f"{alpha}-{seed}",
+            hash_value=alpha,
+            seed=seed,
+            test_accuracy=0.5 + alpha / 10 + seed / 100,
+        )
+        for alpha in (0.1, 1.0)
+        for seed in (0, 1)
+    ]
+    # A diverged run at the largest alpha: no test accuracy.
+    lines.append(record(key="x", hash_value=10.0, test_accuracy=None))
+    write_results(tmp_path, *lines)
+
+    assert cli.main(["claims", str(tmp_path)]) == 0
+    claims = capsys.readouterr().out
+    (row,) = [line for line in claims.splitlines() if line[:8] == "| alpha "]
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[2] == "4 (1 without accuracy left out)"
+    assert cells[8] == "1"  # The best value, not the diverged 10.
+
+    assert cli.main(["table", str(tmp_path)]) == 0
+    table = capsys.readouterr().out
+    assert "1 run has no test accuracy" in table
+    assert "| 10 | n/a |" in table
+    assert "| dirichlet | 10 | 0 | 0 | n/a |" in table

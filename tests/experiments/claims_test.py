@@ -69,3 +69,65 @@ def test_cli_claims_reads_sweep_directories(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "## toy, numbering=out_in, number_zeros=True" in out
     assert "accuracy rises with alpha at every sparsity | supported" in out
+
+
+def test_a_single_value_is_undecided_not_refuted():
+    records = _records("dirichlet", [1.0], lambda v, s: 0.9, seeds=1)
+    claims = claim_report(records[:1])
+    assert [c["supported"] for c in claims] == [None, None]
+    assert claims[0]["evidence"] == (
+        "undecided: sparsity 0: fewer than 2 distinct alpha values (1 run)"
+    )
+    row = claims[0]["trends"][0]
+    assert row["undecided"] and row["runs"] == 1
+    table = claims_markdown(claims)
+    assert "| undecided | undecided: sparsity 0: fewer than 2" in table
+    assert "| alpha | 0 | 1 | n/a | n/a | 0.9000 |" in table
+
+
+def test_equal_accuracies_are_undecided():
+    records = _records("neighborhood", [0, 10], lambda v, s: 0.5, seeds=1)
+    (rows,) = [c["trends"] for c in claim_report((), records)[:1]]
+    assert [r["undecided"] for r in rows] == [
+        "the same test accuracy in every run"
+    ] * 2
+    assert claim_report((), records)[0]["supported"] is None
+
+
+def test_one_refuting_sparsity_outweighs_an_undecided_one():
+    rising = _records("dirichlet", [0.01, 0.1, 1.0], lambda v, s: 1 - v)
+    records = [r for r in rising if r["sparsity"] == 0.0]
+    records += _records("dirichlet", [1.0], lambda v, s: 0.5, [0.9])
+    claim = claim_report(records)[0]
+    assert claim["supported"] is False
+    assert (
+        "sparsity 0.9: undecided (fewer than 2 distinct" in (claim["evidence"])
+    )
+
+
+def test_runs_without_test_accuracy_are_left_out():
+    records = _records("dirichlet", [0.01, 0.1, 1.0], lambda v, s: v)
+    # Diverged runs at the largest alpha: null (or NaN) test accuracy.
+    for record in records:
+        if record["hash_value"] == 1.0:
+            record["test_accuracy"] = None
+    records[-1]["test_accuracy"] = float("nan")
+    dense, sparse = trends(records, "alpha")
+    assert dense["runs"] == 6 and dense["left_out"] == 3
+    assert dense["best"] == 0.1
+    assert dense["last"] == pytest.approx(0.101)
+    assert dense["rho"] > 0.8
+    claims = claim_report(records)
+    assert claims[0]["supported"] is True
+    assert "6 (3 without accuracy left out)" in claims_markdown(claims)
+
+
+def test_no_spread_over_seeds_leaves_the_comparison_undecided():
+    records = _records(
+        "dirichlet", [0.01, 0.1, 1.0], lambda v, s: v * (1 - s / 2), seeds=1
+    )
+    compare = claim_report(records)[1]
+    assert compare["supported"] is None
+    assert compare["evidence"].startswith(
+        "undecided: one seed per value, so no spread over seeds"
+    )

@@ -216,3 +216,23 @@ def test_plot_results_bad_arguments(tmp_path):
         plot_results(tmp_path, formats=("jpg",))
     with pytest.raises(ValueError, match="Received: error='sem'"):
         plot_results(tmp_path, error="sem")
+
+
+def test_runs_without_test_accuracy_are_not_counted():
+    records = fake_records(DIRICHLET)
+    diverged = [r for r in records if r["hash_value"] == 100.0]
+    for record in diverged:
+        record.update(test_accuracy=None, test_loss=None)
+    rows = summarize(records)
+    row = next(r for r in rows if r["hash_value"] == 100.0)
+    assert row["runs"] == 2 and row["n"] == 0 and row["seeds"] == []
+    assert row["test_accuracy_n"] == 0 and row["test_accuracy_mean"] is None
+    assert row["entropy_n"] == 2
+    table = results_table(records, DIRICHLET)
+    assert "12 finished runs in 6 configurations" in table
+    assert "4 runs have no test accuracy (training diverged)" in table
+    assert "| 100 | n/a | n/a |" in table
+    # Figures leave the configurations without accuracy out.
+    fig = accuracy_vs_alpha(records)
+    (ax,) = fig.axes
+    assert all(len(line.get_xdata()) == 2 for line in ax.get_lines())
