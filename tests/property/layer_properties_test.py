@@ -104,7 +104,8 @@ def id_hashes(draw, kind):
     return hash_function
 
 
-OWN_TABLE_KINDS = ID_HASH_KINDS + ("toeplitz", "custom_index")
+# Hashes whose index is given for one kernel shape.
+OWN_TABLE_KINDS = ID_HASH_KINDS + ("toeplitz", "custom_index", "kmeans")
 
 
 @st.composite
@@ -134,6 +135,20 @@ def own_table_configs(draw, kind=None):
             hash_arg = hashing.Custom(
                 index=np.reshape(index, (input_dim, units))
             )
+        elif kind == "kmeans":
+            weights = draw(
+                st.lists(
+                    st.floats(-1.0, 1.0),
+                    min_size=num_weights,
+                    max_size=num_weights,
+                )
+            )
+            hash_arg = hashing.KMeans(
+                draw(st.integers(1, num_weights)),
+                init=draw(st.sampled_from(hashing.kmeans.INITS)),
+            ).fit(np.reshape(weights, (input_dim, units)))
+            if draw(st.booleans()):
+                kwargs["table_size"] = hash_arg.num_clusters
         else:
             hash_arg = draw(id_hashes(kind))
             if kind == "identity":
