@@ -27,9 +27,10 @@ class HashedEmbedding(HashedLayerMixin, keras.layers.Embedding):
     entries.
 
     An embedding is a dense layer applied to one-hot tokens, and its
-    identifiers follow `HashedDense`'s: `"out_in"` numbers row-major over
-    `(output_dim, input_dim)`, `"in_out"` over `(input_dim, output_dim)`
-    (a token's vector is consecutive), so a `HashedEmbedding` and a
+    identifiers follow `HashedDense`'s: `"in_out"` numbers row-major over
+    `(input_dim, output_dim)`, so a token's vector is consecutive (as both
+    Keras and PyTorch store an embedding), `"out_in"` over
+    `(output_dim, input_dim)`. A `HashedEmbedding` and a
     `HashedDense(output_dim, use_bias=False)` on one-hot inputs with the
     same hash arguments compute the same thing.
 
@@ -50,8 +51,10 @@ class HashedEmbedding(HashedLayerMixin, keras.layers.Embedding):
             `get_config` records. Defaults to `None`.
         sign: Whether to multiply each weight by a fixed random sign.
             Defaults to `False`.
-        numbering: `"out_in"` or `"in_out"`, see above. Defaults to
-            `"out_in"`, or the shared table's.
+        numbering: `"in_out"` or `"out_in"`, see above. With `"out_in"`
+            and a modulus table whose size divides `input_dim`, every
+            dimension of a token's vector is one entry. Defaults to
+            `"in_out"`, or the shared table's numbering.
         number_zeros: Whether weights fixed at zero consume identifiers.
             Defaults to `True`, or the shared table's.
         table_initializer: Initializer of the own table. Defaults to
@@ -116,6 +119,8 @@ class HashedEmbedding(HashedLayerMixin, keras.layers.Embedding):
     ):
         validate_positive_int("input_dim", input_dim)
         validate_positive_int("output_dim", output_dim)
+        if numbering is None and table is None:
+            numbering = "in_out"
         arguments = hash_arguments(
             hash=hash,
             table_size=table_size,
