@@ -146,8 +146,15 @@ def run_sweep(
         if max_runs is not None:
             pending = pending[:max_runs]
         if pending:
-            # Fail on unavailable data before anything is written.
-            _data_for(pending[0][1]["seed"], spec, data_cache, data_dir)
+            # Fail on unavailable data, or on a model that cannot be
+            # built (a table or layer too large), before anything is
+            # written.
+            config = pending[0][1]
+            data = _data_for(config["seed"], spec, data_cache, data_dir)
+            try:
+                build_model(config, data.input_dim, data.num_classes)
+            finally:
+                keras.backend.clear_session()
         write_spec(out_dir, spec.to_dict())
         echo(f"Sweep: {spec.describe()}")
         if skipped:

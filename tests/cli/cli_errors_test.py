@@ -320,6 +320,18 @@ def test_neighborhood_radius_too_large_writes_nothing(
     assert len(fake_runs) == 1
 
 
+def test_model_that_cannot_be_built_writes_no_results(
+    tmp_path, capsys, fake_runs
+):
+    out = tmp_path / "sweep"
+    args = ["sweep", "uniform", *TINY, "--out", str(out)]
+    code = cli.main(args + ["--table-size", str(10**20)])
+    user_error(capsys, code, "sweep uniform")
+    assert not (out / SPEC_FILE).exists()
+    assert not (out / RESULTS_FILE).exists()
+    assert fake_runs == []
+
+
 def test_resume_repairs_a_torn_line(tmp_path, capsys, fake_runs):
     out = tmp_path / "sweep"
     args = ["sweep", "uniform", *TINY, "--sparsity", "0", "0.5"]
