@@ -9,6 +9,7 @@ Examples:
     arbnet plot runs/dirichlet --format png pdf
     arbnet table runs/dirichlet
     arbnet reproduce --quick
+    arbnet convert mlp.keras mlp_arbnet.keras --compression 1/16
 
 `python -m arbnet_keras` is the same command.
 
@@ -33,6 +34,7 @@ COMMANDS = (
     "arbnet_keras.cli.reproduce",
     "arbnet_keras.cli.aliasing",
     "arbnet_keras.cli.claims",
+    "arbnet_keras.cli.convert",
     "arbnet_keras.tuning.cli",
 )
 
