@@ -143,7 +143,9 @@ class TestTableScope:
         )
         x = np.array([[1.0, 2.0, 3.0], [-1.0, 0.5, 0.0]], "float32")
         expected = (x @ k1 + bias1) @ k2 + bias2
-        np.testing.assert_allclose(model(x), expected, rtol=1e-5)
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(model(x)), expected, rtol=1e-5
+        )
 
     def test_layer_scope_has_one_table_per_layer(self):
         model = mnist_mlp(table_scope="layer", table_size=500)
