@@ -73,6 +73,39 @@ class HashFunction:
         bits = counter.random_bits(ids, seed, counter.STREAM_SIGN)
         return (1 - 2 * (bits >> np.uint64(63)).astype(np.int8)).astype(np.int8)
 
+    # Whether `graph_entries` (and `graph_signs`) compute this hash inside
+    # the model's graph, bit for bit as `__call__` does in NumPy.
+    computes_in_graph = False
+
+    def graph_entries(self, ids, table_size, seed=0):
+        """Entries of `ids` computed with `keras.ops` in the model's graph.
+
+        Only for hashes with `computes_in_graph`: equal to `__call__` for
+        the same identifiers, so a layer can compute the entries it needs
+        inside its step instead of storing an index.
+
+        Args:
+            ids: Integer tensor (int32, or int64 where the backend
+                computes in 64 bits) of non-negative identifiers.
+            table_size: Number of entries, at most
+                `graph_hash.MAX_GRAPH_TABLE_SIZE`.
+            seed: Integer seed.
+
+        Returns:
+            An integer tensor shaped like `ids`.
+        """
+        raise NotImplementedError(
+            f"The {self.__class__.__name__} hash is not computed in the "
+            "graph: its layers store an index."
+        )
+
+    def graph_signs(self, ids, seed, dtype):
+        """`signs(ids, seed)` computed in the graph, as `dtype` (+1/-1)."""
+        raise NotImplementedError(
+            f"The {self.__class__.__name__} hash computes no signs in the "
+            "graph."
+        )
+
     def required_table_size(self, kernel_shape, num_ids):
         """The table size this hash needs, or `None` if any size works."""
         return None

@@ -79,6 +79,18 @@ class HashedNets(HashFunction):
         digest = xxh32_uint64(ids, seed)
         return (digest % np.uint64(table_size)).astype(np.int64)
 
+    computes_in_graph = True
+
+    def graph_entries(self, ids, table_size, seed=0):
+        from arbnet_keras.hashing import graph_hash
+
+        return graph_hash.hashed_nets_entries(ids, table_size, seed)
+
+    def graph_signs(self, ids, seed, dtype):
+        from arbnet_keras.hashing import graph_hash
+
+        return graph_hash.hashed_nets_signs(ids, seed, dtype)
+
     def signs(self, ids, seed=0):
         seed = validate_seed(seed)
         digest = xxh32_uint64(ids, (int(seed) ^ _SIGN_SEED_XOR) % 2**32)

@@ -69,11 +69,12 @@ def kernel_ids(
     over the Keras layout (`(input_dim, units)` for a dense kernel) for
     `"in_out"`, or row-major over PyTorch's layout (`(units, input_dim)`,
     `(filters, in_channels, *kernel_size)`) for `"out_in"`; see
-    `numbering_axes`. Kernels of any rank are numbered. A fraction `sparsity` of positions, chosen independently by
-    a hash of `(seed, position_offset + position)`, are fixed at zero. The
-    other weights get identifiers from `id_offset` on: their position when
-    `number_zeros` is true (zeros consume identifiers), otherwise their rank
-    among the non-zero weights.
+    `numbering_axes`. Kernels of any rank are numbered. A fraction
+    `sparsity` of positions, chosen independently by a hash of
+    `(seed, position_offset + position)`, are fixed at zero. The other
+    weights get identifiers from `id_offset` on: their position when
+    `number_zeros` is true (zeros consume identifiers), otherwise their
+    rank among the non-zero weights.
 
     Returns:
         `(ids, num_ids)`: an int64 array of shape `kernel_shape` with `-1`

@@ -23,6 +23,13 @@ class Modulus(HashFunction):
     array([0, 1, 2, 3, 0, 1])
     """
 
+    computes_in_graph = True
+
+    def graph_entries(self, ids, table_size, seed=0):
+        from keras import ops
+
+        return ops.mod(ids, table_size)
+
     def __call__(self, ids, table_size, seed=0):
         table_size, _ = validate_hash_arguments(table_size, seed)
         return np.asarray(ids, dtype=np.int64) % table_size

@@ -38,8 +38,8 @@ HASH_ARGS_DOC = """\
             `"glorot_uniform"`.
         table_regularizer: Regularizer of the own table. Defaults to `None`.
         table_constraint: Constraint of the own table. Defaults to `None`.
-        kernel_mode: `"auto"` or `"gather"`, see `HashedDense`. Defaults
-            to `"auto"`.
+        kernel_mode: `"auto"`, `"gather"` or `"hash"`, see `HashedDense`.
+            Defaults to `"auto"`.
         id_offset: Where the layer's identifiers start in a shared table.
             Assigned at build and recorded in the config; leave `None`.
         position_offset: Likewise, for weight positions (zeros included).

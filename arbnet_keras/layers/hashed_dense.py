@@ -79,7 +79,11 @@ class HashedDense(HashedLayerMixin, keras.layers.Layer):
             table gradients; `"auto"` gives the same values and
             gradients faster, with a dense table gradient and, for the
             modulus and identity hashes, no stored index at all (see
-            `arbnet_keras.layers.kernels`). Defaults to `"auto"`.
+            `arbnet_keras.layers.kernels`), and computes the entries in
+            the graph for layers of over 2**25 weights whose hash can;
+            `"hash"` always computes the entries inside the step from the
+            identifiers (HashedNets and modulus hashes, no sparsity), so
+            no index is stored. Defaults to `"auto"`.
         inference_cache: Whether calls with `training=False` (`predict`,
             `evaluate`) reuse the kernel computed by the previous such
             call while the table is unchanged. It is recomputed whenever

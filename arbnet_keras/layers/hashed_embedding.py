@@ -17,14 +17,16 @@ class HashedEmbedding(HashedLayerMixin, keras.layers.Embedding):
     `t`, dimension `d` has an identifier, a hash function maps it to an
     entry of a small trainable table, and `embeddings = table[index]`.
     A lookup gathers only the entries of the tokens in the batch, so the
-    virtual matrix is never materialized: with the modulus hash not even
-    an index is stored, and `HashedEmbedding(10**7, 32, hash="modulus",
-    table_size=10**5)` costs the table's memory alone (the hashing trick
-    for vocabularies that do not fit; other hashes store an int16/int32
-    index of the virtual size). With the identity hash it equals
-    `keras.layers.Embedding`. On TensorFlow with `kernel_mode="gather"`
-    the table's gradient is a `tf.IndexedSlices` of the looked-up
-    entries.
+    virtual matrix is never materialized. With the default HashedNets
+    hash (xxHash32, the hashing trick) or the modulus hash, not even an
+    index is stored: the looked-up weights' entries are computed inside
+    the step, bit for bit as `kernel_index()` computes them in NumPy, so
+    `HashedEmbedding(10**7, 32, table_size=10**5)` costs its table's
+    memory alone (the hashing trick for vocabularies that do not fit).
+    Other hashes store an int16/int32 index of the virtual size. With the
+    identity hash it equals `keras.layers.Embedding`. On TensorFlow with
+    `kernel_mode="gather"` the table's gradient is a `tf.IndexedSlices` of
+    the looked-up entries.
 
     An embedding is a dense layer applied to one-hot tokens, and its
     identifiers follow `HashedDense`'s: `"in_out"` numbers row-major over
@@ -38,7 +40,7 @@ class HashedEmbedding(HashedLayerMixin, keras.layers.Embedding):
         input_dim: Positive integer, the vocabulary size.
         output_dim: Positive integer, the embedding size.
         hash: Hash function or name, see `arbnet_keras.hashing`. Defaults
-            to `"uniform"`, or the shared table's hash.
+            to `"hashed_nets"`, or the shared table's hash.
         table_size: Number of entries of the layer's own table.
         compression: Entries per virtual weight, in `(0, 1]`. Give exactly
             one of `table_size` and `compression`, unless `table` is given
@@ -63,8 +65,8 @@ class HashedEmbedding(HashedLayerMixin, keras.layers.Embedding):
         table_constraint: Constraint of the own table. Defaults to `None`.
         mask_zero: Whether token 0 is padding to be masked, as in
             `Embedding`. Defaults to `False`.
-        kernel_mode: `"auto"` or `"gather"`, see `HashedDense`. Defaults
-            to `"auto"`.
+        kernel_mode: `"auto"`, `"gather"` or `"hash"`, see `HashedDense`.
+            Defaults to `"auto"`.
         id_offset: Where the layer's identifiers start in a shared table.
             Assigned at build and recorded in the config; leave `None`.
         position_offset: Likewise, for weight positions (zeros included).
@@ -81,7 +83,7 @@ class HashedEmbedding(HashedLayerMixin, keras.layers.Embedding):
 
     Example:
 
-    >>> layer = HashedEmbedding(10**7, 32, hash="modulus", table_size=10**5)
+    >>> layer = HashedEmbedding(10**7, 32, table_size=10**5, seed=0)
     >>> layer(np.array([[1, 5, 9999999]])).shape
     (1, 3, 32)
     >>> layer.table_variable.shape
@@ -94,6 +96,7 @@ class HashedEmbedding(HashedLayerMixin, keras.layers.Embedding):
     """
 
     _size_argument = "input_dim"
+    _looks_up_rows = True
 
     def __init__(
         self,
@@ -137,6 +140,7 @@ class HashedEmbedding(HashedLayerMixin, keras.layers.Embedding):
             kernel_mode=kernel_mode,
             id_offset=id_offset,
             position_offset=position_offset,
+            default_hash="hashed_nets",
         )
         super().__init__(
             int(input_dim), int(output_dim), mask_zero=mask_zero, **kwargs

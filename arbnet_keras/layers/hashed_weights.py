@@ -18,11 +18,13 @@ import numbers
 import weakref
 
 import keras
+import numpy as np
 from keras import constraints
 from keras import initializers
 from keras import regularizers
 
 from arbnet_keras import hashing
+from arbnet_keras.hashing.hash_function import validate_table_holds
 from arbnet_keras.hashing.kernel_index import kernel_ids
 from arbnet_keras.hashing.kernel_index import numbering_axes
 from arbnet_keras.hashing.kernel_index import validate_numbering
@@ -104,9 +106,13 @@ def hash_arguments(
             f"`sparsity` must be a number in [0, 1). Received: "
             f"sparsity={sparsity!r}"
         )
-    numbering = validate_numbering(numbering or _default(table, "numbering"))
+    if numbering is None:
+        numbering = _default(table, "numbering")
+    numbering = validate_numbering(numbering)
     if number_zeros is None:
         number_zeros = _default(table, "number_zeros")
+    _validate_flag("sign", sign)
+    _validate_flag("number_zeros", number_zeros)
     return {
         "hash": hash,
         "table_size": table_size,
@@ -124,6 +130,13 @@ def hash_arguments(
         "id_offset": id_offset,
         "position_offset": position_offset,
     }
+
+
+def _validate_flag(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(
+            f"`{name}` must be `True` or `False`. Received: {name}={value!r}"
+        )
 
 
 def _default(table, name):
@@ -144,6 +157,10 @@ class Layout:
     def __init__(self, layer):
         self.shape = layer._weight_shape
         self.sign = layer.sign
+        self.seed = layer.seed
+        self.kernel_mode = layer.kernel_mode
+        # Whether the layer only ever looks rows up (an embedding).
+        self.lookup = layer._looks_up_rows
         self.sparsity = layer.sparsity
         self.number_zeros = layer.number_zeros
         self.id_offset = layer.id_offset
@@ -164,6 +181,10 @@ class HashedLayerMixin:
     # The name of the layer argument that sets the weight's size, for
     # error messages (`units`, `filters`, `input_dim`).
     _size_argument = "units"
+
+    # Whether the layer reads its weight by rows only (`lookup`), so that
+    # computing the rows' entries costs less than a stored index.
+    _looks_up_rows = False
 
     def _set_hashing(self, arguments):
         for name, value in arguments.items():
@@ -232,6 +253,10 @@ class HashedLayerMixin:
                 number_zeros=False,
                 position_offset=position_offset,
             )
+        start = self.table.num_ids if self.id_offset is None else self.id_offset
+        validate_table_holds(
+            self.hash, self.table.size, shape, start + num_ids, "size"
+        )
         self.id_offset, self.position_offset = self.table.claim(
             num_ids,
             num_positions,

@@ -27,9 +27,16 @@ from keras import ops
 from arbnet_keras.hashing import Identity
 from arbnet_keras.hashing import Modulus
 from arbnet_keras.hashing import Neighborhood
+from arbnet_keras.hashing.graph_hash import MAX_GRAPH_TABLE_SIZE
 from arbnet_keras.layers.constants import lazy
 
-KERNEL_MODES = ("auto", "gather")
+KERNEL_MODES = ("auto", "gather", "hash")
+
+# Virtual weights from which `"auto"` computes a dense or convolution
+# kernel's entries in the graph (when the hash can) rather than storing an
+# index of 4 bytes a weight: above this, memory matters more than the
+# hashing's time.
+GRAPH_HASH_MIN_WEIGHTS = 2**25
 
 
 def validate_kernel_mode(kernel_mode):
@@ -49,6 +56,16 @@ def is_tileable(hash_function, sparsity, number_zeros):
     return contiguous and isinstance(hash_function, (Modulus, Identity))
 
 
+def computes_in_graph(hash_function, sparsity, sign):
+    """Whether the entries (and signs) can be computed inside the graph."""
+    from arbnet_keras.hashing import HashFunction
+
+    if not hash_function.computes_in_graph or sparsity > 0:
+        return False
+    own_signs = type(hash_function).graph_signs is not HashFunction.graph_signs
+    return own_signs or not sign
+
+
 def make_kernel(
     build_index, table_size, hash_function, layout, kernel_mode, dtype
 ):
@@ -57,16 +74,39 @@ def make_kernel(
     Args:
         build_index: Function returning its `hashing.KernelIndex`; not
             called when the strategy needs no index (a tiled kernel
-            without zeros or signs), so huge virtual weights cost nothing.
+            without zeros or signs, entries computed in the graph), so
+            huge virtual weights cost nothing to build.
         table_size: Number of entries of the table.
         hash_function: Its hash function.
-        layout: Its `Layout` (shape, numbering, offsets, sparsity, signs).
-        kernel_mode: `"auto"` or `"gather"`.
+        layout: Its `Layout` (shape, numbering, offsets, sparsity, signs,
+            and whether the layer only looks rows up).
+        kernel_mode: `"auto"`, `"gather"` or `"hash"`.
         dtype: Compute dtype of the weight.
     """
+    in_graph = computes_in_graph(hash_function, layout.sparsity, layout.sign)
+    if kernel_mode == "hash" and not in_graph:
+        raise ValueError(
+            '`kernel_mode="hash"` computes entries inside the graph, which '
+            "needs a hash that can (`HashedNets`, `Modulus`), no sparsity, "
+            "and signs only from `HashedNets`. Received: "
+            f"hash={hash_function!r}, sparsity={layout.sparsity}, "
+            f"sign={layout.sign}"
+        )
     tiled = kernel_mode == "auto" and is_tileable(
         hash_function, layout.sparsity, layout.number_zeros
     )
+    if not tiled and in_graph and table_size <= MAX_GRAPH_TABLE_SIZE:
+        large = math.prod(layout.shape) >= GRAPH_HASH_MIN_WEIGHTS
+        if kernel_mode == "hash" or (
+            kernel_mode == "auto" and (layout.lookup or large)
+        ):
+            return GraphHashKernel(
+                hash_function,
+                layout,
+                table_size=table_size,
+                seed=layout.seed,
+                dtype=dtype,
+            )
     scale = None
     if not tiled or layout.sparsity > 0 or layout.sign:
         index = build_index()
@@ -156,24 +196,6 @@ class TiledKernel:
             scale = np.transpose(scale, axes)
         self.scale = lazy(scale, dtype)
 
-    def lookup(self, table, rows):
-        """`kernel[rows]` of a 2D kernel, computing the rows' entries."""
-        num_rows, row_size = self.kernel_shape
-        dtype = "int32" if self.start + self.size < 2**31 else "int64"
-        rows = ops.cast(rows, dtype)
-        columns = ops.arange(row_size, dtype=dtype)
-        if self.axes is None:  # Row-major over the kernel itself.
-            positions = rows[..., None] * row_size + columns
-        else:  # Row-major over its transpose.
-            positions = columns * num_rows + rows[..., None]
-        entries = (positions + self.start) % self.table_size
-        scale = None
-        if self.row_scale is not None:
-            scale = ops.take(self.row_scale(table), rows, axis=0)
-        return _take(
-            table, entries, scale, self.table_size, self.dense_gradient
-        )
-
     def __call__(self, table):
         flat = table
         if self.reps > 1:
@@ -184,6 +206,104 @@ class TiledKernel:
         if self.scale is not None:
             kernel = kernel * self.scale(table)
         return kernel
+
+    def lookup(self, table, rows):
+        """`kernel[rows]` of a 2D kernel, computing the rows' entries."""
+        dtype = position_dtype(self.start + self.size)
+        positions = row_positions(rows, self.kernel_shape, self.axes, dtype)
+        entries = (positions + self.start) % self.table_size
+        scale = None
+        if self.row_scale is not None:
+            scale = ops.take(self.row_scale(table), rows, axis=0)
+        return _take(
+            table, entries, scale, self.table_size, self.dense_gradient
+        )
+
+
+class GraphHashKernel:
+    """Entries computed from identifiers inside the step: no index stored.
+
+    The hash's `graph_entries` computes, bit for bit, what its NumPy
+    `__call__` computes, so the sharing is the one `kernel_index()`
+    reports; only the memory differs. Like `TiledKernel`, the kernel comes
+    out in numbering order (`axes`); `lookup` computes the rows it needs.
+    """
+
+    def __init__(self, hash_function, layout, table_size, seed, dtype):
+        axes = tuple(layout.axes)
+        self.hash = hash_function
+        self.kernel_shape = tuple(layout.shape)
+        self.shape = tuple(self.kernel_shape[a] for a in axes)
+        self.size = math.prod(self.kernel_shape)
+        self.axes = None if axes == tuple(range(len(axes))) else axes
+        self.table_size = table_size
+        self.seed = seed
+        self.offset = layout.id_offset
+        self.sign = layout.sign
+        self.dtype = dtype
+        self.dense_gradient = layout.kernel_mode != "gather"
+        self.ids_dtype = position_dtype(self.offset + self.size)
+
+    def _gather(self, table, ids):
+        entries = self.hash.graph_entries(ids, self.table_size, self.seed)
+        scale = None
+        if self.sign:
+            scale = self.hash.graph_signs(ids, self.seed, self.dtype)
+        return _take(
+            table, entries, scale, self.table_size, self.dense_gradient
+        )
+
+    def __call__(self, table):
+        ids = ops.arange(self.size, dtype=self.ids_dtype) + self.offset
+        return self._gather(table, ops.reshape(ids, self.shape))
+
+    def lookup(self, table, rows):
+        """`kernel[rows]` of a 2D kernel, hashing the rows' identifiers."""
+        positions = row_positions(
+            rows, self.kernel_shape, self.axes, self.ids_dtype
+        )
+        return self._gather(table, positions + self.offset)
+
+
+def position_dtype(end):
+    """int32 for identifiers below `end` < 2**31, else int64.
+
+    Raises:
+        ValueError: On JAX without 64-bit integers, for `end >= 2**31`.
+    """
+    if end < 2**31:
+        return "int32"
+    if keras.backend.backend() == "jax":
+        import jax
+
+        if not jax.config.jax_enable_x64:
+            raise ValueError(
+                f"Identifiers up to {end} need 64-bit integers, which JAX "
+                "disables by default: set `JAX_ENABLE_X64=1`, or use a "
+                "smaller layer or table offset."
+            )
+    return "int64"
+
+
+def row_positions(rows, kernel_shape, axes, dtype):
+    """Numbering positions of the weights of `rows` of a 2D kernel.
+
+    Args:
+        rows: Integer tensor of row numbers (tokens).
+        kernel_shape: `(num_rows, row_size)`.
+        axes: `None` for numbering row-major over the kernel, `(1, 0)`
+            for row-major over its transpose.
+        dtype: Integer dtype of the result.
+
+    Returns:
+        Tensor of shape `rows.shape + (row_size,)`.
+    """
+    num_rows, row_size = kernel_shape
+    rows = ops.cast(rows, dtype)
+    columns = ops.arange(row_size, dtype=dtype)
+    if axes is None:
+        return rows[..., None] * row_size + columns
+    return columns * num_rows + rows[..., None]
 
 
 def _take(table, index, scale, table_size, dense_gradient):

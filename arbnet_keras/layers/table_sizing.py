@@ -27,7 +27,8 @@ def own_table_size(hash_function, kernel_shape, table_size, compression):
             raise ValueError(
                 f"The {hash_function.__class__.__name__} hash needs a table "
                 f"of {required} entries for a kernel of shape "
-                f"{kernel_shape}. Received: table_size={given}"
+                f"{kernel_shape}: `table_size` (or `compression`) must give "
+                f"{required}. Received: table_size={given}"
             )
     elif table_size is not None:
         size = table_size

@@ -1,0 +1,152 @@
+"""In-graph hashes equal their NumPy counterparts bit for bit.
+
+A layer that computes its entries inside the step (`GraphHashKernel`) must
+share weights exactly as `kernel_index()` reports, on every backend: the
+int32 wrap-around arithmetic of `graph_hash` is checked here against the
+NumPy (uint32/uint64) implementation over small, large and edge values.
+"""
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from arbnet_keras import HashedConv2D
+from arbnet_keras import HashedDense
+from arbnet_keras import HashedEmbedding
+from arbnet_keras import hashing
+from arbnet_keras.layers import kernels
+
+RNG = np.random.default_rng(0)
+IDS32 = np.concatenate(
+    [
+        np.arange(300),
+        RNG.integers(0, 2**31 - 1, 3000),
+        [2**31 - 1, 2**31 - 2, 2**16, 2**16 - 1],
+    ]
+).astype("int32")
+SEEDS = [0, 1, 12345, 2**31, 2**32 - 1, 2**40 + 3, 2**64 - 1]
+TABLE_SIZES = [1, 2, 7, 1000, 2**20 + 7, 2**30]
+
+
+def _np(x):
+    return ops.convert_to_numpy(x)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("table_size", TABLE_SIZES)
+def test_hashed_nets_entries_equal_numpy(table_size, seed):
+    hash_function = hashing.HashedNets()
+    got = _np(
+        hash_function.graph_entries(
+            ops.convert_to_tensor(IDS32), table_size, seed
+        )
+    )
+    np.testing.assert_array_equal(got, hash_function(IDS32, table_size, seed))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_hashed_nets_signs_equal_numpy(seed):
+    hash_function = hashing.HashedNets()
+    got = _np(
+        hash_function.graph_signs(ops.convert_to_tensor(IDS32), seed, "float32")
+    )
+    np.testing.assert_array_equal(got, hash_function.signs(IDS32, seed))
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() == "jax",
+    reason="JAX computes in 32 bits unless JAX_ENABLE_X64 is set.",
+)
+def test_hashed_nets_64_bit_identifiers():
+    ids = np.concatenate(
+        [RNG.integers(0, 2**40, 2000), [2**31, 2**32, 2**32 + 1, 2**62]]
+    ).astype("int64")
+    hash_function = hashing.HashedNets()
+    got = _np(hash_function.graph_entries(ops.convert_to_tensor(ids), 999, 3))
+    np.testing.assert_array_equal(got, hash_function(ids, 999, 3))
+
+
+def test_modulus_entries_equal_numpy():
+    got = _np(hashing.Modulus().graph_entries(ops.convert_to_tensor(IDS32), 37))
+    np.testing.assert_array_equal(got, hashing.Modulus()(IDS32, 37))
+
+
+def test_other_hashes_do_not_compute_in_graph():
+    for name in ("uniform", "dirichlet", "neighborhood", "identity"):
+        hash_function = hashing.get(name)
+        assert not hash_function.computes_in_graph
+        with pytest.raises(NotImplementedError, match="store an index"):
+            hash_function.graph_entries(IDS32, 10)
+
+
+def _pair(cls, shape, **kwargs):
+    """The same layer computing entries in the graph and gathering them."""
+    hashed = cls(**kwargs, kernel_mode="hash")
+    gathered = cls(**kwargs, kernel_mode="gather")
+    hashed.build(shape)
+    gathered.build(shape)
+    gathered.set_weights(hashed.get_weights())
+    return hashed, gathered
+
+
+@pytest.mark.parametrize("sign", [False, True])
+@pytest.mark.parametrize("numbering", ["out_in", "in_out"])
+def test_layers_computing_in_graph_equal_the_stored_index(sign, numbering):
+    common = dict(hash="hashed_nets", seed=4, sign=sign, numbering=numbering)
+    x = RNG.normal(size=(3, 12)).astype("float32")
+    hashed, gathered = _pair(
+        HashedDense, (None, 12), units=5, table_size=17, **common
+    )
+    assert isinstance(hashed._weight_fn, kernels.GraphHashKernel)
+    # One kernel, two ways: exact; matmuls of O(1) values agree to float32
+    # rounding.
+    np.testing.assert_array_equal(_np(hashed.kernel), _np(gathered.kernel))
+    np.testing.assert_allclose(
+        _np(hashed(x)), _np(gathered(x)), rtol=1e-5, atol=1e-6
+    )
+    images = RNG.normal(size=(2, 6, 6, 3)).astype("float32")
+    hashed, gathered = _pair(
+        HashedConv2D,
+        images.shape,
+        filters=4,
+        kernel_size=3,
+        table_size=17,
+        **common,
+    )
+    np.testing.assert_array_equal(_np(hashed.kernel), _np(gathered.kernel))
+    tokens = RNG.integers(0, 50, (4, 3))
+    hashed, gathered = _pair(
+        HashedEmbedding,
+        None,
+        input_dim=50,
+        output_dim=6,
+        table_size=17,
+        **common,
+    )
+    np.testing.assert_array_equal(_np(hashed(tokens)), _np(gathered(tokens)))
+
+
+def test_embedding_defaults_to_an_index_free_hash():
+    layer = HashedEmbedding(10**7, 32, table_size=10**5, seed=0)
+    layer.build()
+    assert isinstance(layer._weight_fn, kernels.GraphHashKernel)
+    assert layer.count_params() == 10**5
+    tokens = np.array([[0, 1, 9_999_999]])
+    # The entries of those rows, from the NumPy hash of their identifiers
+    # (in_out numbering: token t, dimension d is t * 32 + d).
+    ids = tokens[..., None] * 32 + np.arange(32)
+    entries = hashing.HashedNets()(ids, 10**5, 0)
+    table = _np(layer.table_variable)
+    np.testing.assert_array_equal(_np(layer(tokens)), table[entries])
+
+
+def test_hash_mode_needs_a_hash_that_computes_in_graph():
+    layer = HashedDense(3, hash="uniform", table_size=4, kernel_mode="hash")
+    with pytest.raises(ValueError, match='kernel_mode="hash"'):
+        layer.build((None, 4))
+    layer = HashedDense(
+        3, hash="hashed_nets", table_size=4, sparsity=0.5, kernel_mode="hash"
+    )
+    with pytest.raises(ValueError, match="no sparsity"):
+        layer.build((None, 4))
