@@ -7,6 +7,12 @@ shared. See `HashedDense`, `HashedConv1D`, `HashedConv2D`,
 turns a trained Keras model into an ArbNet and `to_dense` back.
 """
 
+# `arbnet ... --backend NAME` sets KERAS_BACKEND, which Keras reads when the
+# imports below first import it.
+from arbnet_keras.cli import backend as _backend
+
+_backend.select_from_command_line()
+
 from arbnet_keras import conversion
 from arbnet_keras import datasets
 from arbnet_keras import hashing

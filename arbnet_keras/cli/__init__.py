@@ -80,6 +80,7 @@ def main(argv=None):
     (finished runs are kept; rerun the command to resume). `--traceback`
     shows the traceback instead.
     """
+    from arbnet_keras.cli.backend import check_backend
     from arbnet_keras.datasets import DatasetUnavailableError
     from arbnet_keras.experiments import SweepLockedError
 
@@ -91,6 +92,7 @@ def main(argv=None):
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _warning_printer(prog)
+            check_backend(args)
             return args.func(args) or 0
     except (ValueError, OSError) as error:
         if args.traceback:

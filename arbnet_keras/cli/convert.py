@@ -6,6 +6,7 @@ import math
 import os
 import sys
 
+from arbnet_keras.cli.backend import add_backend_argument
 from arbnet_keras.cli.common import add_data_arguments
 
 _EXAMPLES = """\
@@ -95,6 +96,7 @@ def add_parser(subparsers):
     data.add_argument(
         "--batch-size", type=int, default=128, help="default: %(default)s"
     )
+    add_backend_argument(data)
     # Accuracy is measured only when a data set is named.
     parser.set_defaults(dataset=None)
     return parser

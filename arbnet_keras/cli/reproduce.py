@@ -2,6 +2,7 @@
 
 from arbnet_keras import experiments
 from arbnet_keras import training
+from arbnet_keras.cli.backend import add_backend_argument
 from arbnet_keras.cli.common import add_data_arguments
 from arbnet_keras.cli.common import add_format_argument
 
@@ -32,6 +33,7 @@ def add_parser(subparsers):
         "--quick, else runs/reproduce)",
     )
     add_data_arguments(parser, normalization=False)
+    add_backend_argument(parser)
     parser.add_argument(
         "--epochs",
         type=int,

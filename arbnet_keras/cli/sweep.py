@@ -4,6 +4,7 @@ import os
 
 from arbnet_keras import experiments
 from arbnet_keras import training
+from arbnet_keras.cli.backend import add_backend_argument
 from arbnet_keras.cli.common import add_data_arguments
 from arbnet_keras.cli.common import add_format_argument
 from arbnet_keras.cli.common import parse_bool
@@ -233,6 +234,7 @@ def _add_options(parser, name):
     )
 
     train = parser.add_argument_group("training (the paper's recipe)")
+    add_backend_argument(train)
     train.add_argument(
         "--epochs",
         type=int,

@@ -19,6 +19,8 @@ import argparse
 import os
 import sys
 
+from arbnet_keras.cli.backend import add_backend_argument
+from arbnet_keras.cli.backend import check_backend
 from arbnet_keras.cli.common import add_data_arguments
 
 _DESCRIPTION = """\
@@ -122,6 +124,7 @@ def add_tune_parser(subparsers):
         help="initial SGD learning rate (default: 0.1, the paper's)",
     )
     search = parser.add_argument_group("search")
+    add_backend_argument(search)
     search.add_argument(
         "--tuner",
         choices=("random", "bayesian", "hyperband"),
@@ -381,6 +384,7 @@ def main(argv=None):
     """Runs `arbnet tune`; returns the exit status (2 for bad arguments)."""
     args = build_parser().parse_args(argv)
     try:
+        check_backend(args)
         return args.func(args) or 0
     except (ValueError, ImportError) as error:
         if args.traceback:
