@@ -5,9 +5,16 @@ string alias, in the manner of `keras.initializers`:
 
 >>> from arbnet_keras import hashing
 >>> hashing.get("dirichlet")
-Dirichlet(alpha=1.0)
+Dirichlet(alpha=1.0, version=2)
 >>> hashing.get({"class_name": "Neighborhood", "config": {"radius": 3}})
-Neighborhood(radius=3)
+Neighborhood(radius=3, version=1)
+
+The random hashes (`Uniform`, `Dirichlet`, `Neighborhood`) have two
+versions of their draws: 2, the default, is a 32-bit counter that the
+model's graph computes bit for bit, so layers can compute their entries
+inside the step and store no index; 1 is the 64-bit draw of every model
+saved before version 2 existed, and a config without a `version` loads as
+version 1, with the sharing it was saved with.
 """
 
 import keras

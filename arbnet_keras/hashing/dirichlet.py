@@ -6,9 +6,12 @@ import keras
 import numpy as np
 
 from arbnet_keras.hashing import counter
+from arbnet_keras.hashing import graph_hash
 from arbnet_keras.hashing.hash_function import HashFunction
 from arbnet_keras.hashing.hash_function import validate_hash_arguments
 from arbnet_keras.hashing.hash_function import validate_positive_number
+from arbnet_keras.hashing.hash_function import validate_version
+from arbnet_keras.hashing.hash_function import versioned_config
 
 
 @keras.saving.register_keras_serializable(package="arbnet_keras")
@@ -29,6 +32,12 @@ class Dirichlet(HashFunction):
     Args:
         alpha: Positive, finite concentration of the symmetric Dirichlet
             distribution. Defaults to `1.0`.
+        version: `2` (the default) draws the column and the coin with a
+            32-bit counter the model's graph computes too (the coin
+            compares 24 bits with `accept` rounded to 24 bits), so layers
+            need no stored index; `1` is the 64-bit draw of models saved
+            before version 2, which configs without a version load as.
+            `p` is the same in both. Defaults to `2`.
 
     Example:
 
@@ -37,8 +46,13 @@ class Dirichlet(HashFunction):
     1.0
     """
 
-    def __init__(self, alpha=1.0):
+    def __init__(self, alpha=1.0, version=2):
         self.alpha = validate_positive_number("alpha", alpha)
+        self.version = validate_version(version)
+
+    @property
+    def computes_in_graph(self):
+        return self.version == 2
 
     def probabilities(self, table_size, seed=0):
         """The multinomial parameters `p` (float64, sums to 1) of a table."""
@@ -47,6 +61,8 @@ class Dirichlet(HashFunction):
 
     def __call__(self, ids, table_size, seed=0):
         table_size, seed = validate_hash_arguments(table_size, seed)
+        if self.version == 2:
+            return self._call_32(np.asarray(ids, np.int64), table_size, seed)
         accept, alias = _alias_table(self.alpha, table_size, seed)
         # One uniform number gives both the column and the coin flip.
         scaled = counter.random_uniform(ids, seed, counter.STREAM_ENTRY)
@@ -59,8 +75,55 @@ class Dirichlet(HashFunction):
         np.copyto(entries, column, where=keep)
         return entries
 
+    def _call_32(self, ids, table_size, seed):
+        if table_size > 2**32:
+            raise ValueError(
+                "Version 2 hashes draw 32 bits: `table_size` must be at "
+                f"most 2**32 (use `version=1`). Received: "
+                f"table_size={table_size}"
+            )
+        thresholds, alias = _alias_thresholds(self.alpha, table_size, seed)
+        column = graph_hash.integers32(
+            ids, seed, counter.STREAM_ENTRY, table_size
+        )
+        keep = graph_hash.below32(
+            ids, seed, counter.STREAM_COIN, thresholds.take(column)
+        )
+        entries = alias.take(column)
+        np.copyto(entries, column, where=keep)
+        return entries
+
+    def graph_entries(self, ids, table_size, seed=0):
+        from keras import ops
+
+        thresholds, alias = _alias_thresholds(self.alpha, table_size, seed)
+        column = graph_hash.graph_integers32(
+            ids, seed, counter.STREAM_ENTRY, table_size
+        )
+        thresholds = ops.take(
+            ops.convert_to_tensor(thresholds.astype(np.int32)), column
+        )
+        keep = graph_hash.graph_below32(
+            ids, seed, counter.STREAM_COIN, thresholds
+        )
+        alias = ops.take(ops.convert_to_tensor(alias.astype(np.int32)), column)
+        return ops.where(keep, column, alias)
+
     def get_config(self):
-        return {"alpha": self.alpha}
+        return {"alpha": self.alpha, "version": self.version}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**versioned_config(config))
+
+
+@functools.lru_cache(maxsize=16)
+def _alias_thresholds(alpha, table_size, seed):
+    """The alias table with `accept` as 24-bit integer thresholds."""
+    accept, alias = _alias_table(alpha, table_size, seed)
+    thresholds = np.rint(accept * 2**24).astype(np.int64)
+    thresholds.setflags(write=False)
+    return thresholds, alias
 
 
 @functools.lru_cache(maxsize=16)

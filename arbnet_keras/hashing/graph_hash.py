@@ -14,13 +14,18 @@ sign bits an arithmetic shift brings in. The tests check every function
 here against its NumPy counterpart on every backend.
 """
 
+import numpy as np
 from keras import ops
 
-from arbnet_keras.hashing.hashed_nets import _P2
-from arbnet_keras.hashing.hashed_nets import _P3
-from arbnet_keras.hashing.hashed_nets import _P4
-from arbnet_keras.hashing.hashed_nets import _P5
-from arbnet_keras.hashing.hashed_nets import _SIGN_SEED_XOR
+# xxHash32's primes, shared with the NumPy implementation in `hashed_nets`.
+XXH_P1 = np.uint32(2654435761)
+XXH_P2 = np.uint32(2246822519)
+XXH_P3 = np.uint32(3266489917)
+XXH_P4 = np.uint32(668265263)
+XXH_P5 = np.uint32(374761393)
+SIGN_SEED_XOR = 0x9E3779B1
+_P2, _P3, _P4, _P5 = XXH_P2, XXH_P3, XXH_P4, XXH_P5
+_SIGN_SEED_XOR = SIGN_SEED_XOR
 
 # Tables of at most this many entries: the unsigned remainder is computed
 # in int32 as `((digest >> 1) mod n) * 2 + lowest bit`, below 2**31.
@@ -104,3 +109,105 @@ def hashed_nets_signs(ids, seed, dtype):
     digest = xxh32_words(low, high, (int(seed) ^ _SIGN_SEED_XOR) % 2**32)
     bit = ops.cast(ops.bitwise_and(digest, 1), dtype)
     return 1 - 2 * bit
+
+
+# The 32-bit counter of hash version 2 (`Uniform`, `Dirichlet`,
+# `Neighborhood`, and the zeros and signs of their layers). Version 1 draws
+# from SplitMix64 in 64-bit arithmetic, which not every backend has in its
+# graph (JAX disables 64-bit integers by default); version 2 draws 32 bits
+# per identifier from two rounds of a 32-bit mixer (Wellons' "lowbias32")
+# keyed by the seed and stream, the same in NumPy (uint32) and in the graph
+# (int32), so a layer can compute its entries inside the step.
+
+_M1 = 0x7FEB352D
+_M2 = 0x846CA68B
+
+
+def stream_keys(seed, stream):
+    """Two 32-bit keys of `(seed, stream)`, from the SplitMix64 key."""
+    from arbnet_keras.hashing import counter
+
+    key = int(counter._key(seed, stream))
+    return key & 0xFFFFFFFF, key >> 32
+
+
+def _mix_np(x):
+    x ^= x >> np.uint32(16)
+    x *= np.uint32(_M1)
+    x ^= x >> np.uint32(15)
+    x *= np.uint32(_M2)
+    x ^= x >> np.uint32(16)
+    return x
+
+
+def bits32(ids, seed, stream):
+    """32 random bits (uint32) per identifier, in NumPy."""
+    ids = np.asarray(ids, dtype=np.int64)
+    k1, k2 = stream_keys(seed, stream)
+    low = (ids & 0xFFFFFFFF).astype(np.uint32)
+    high = (ids >> 32).astype(np.uint32)
+    with np.errstate(over="ignore"):
+        low ^= np.uint32(k1)
+        h = _mix_np(low)
+        h ^= high
+        h ^= np.uint32(k2)
+        return _mix_np(h)
+
+
+def _mix(x):
+    x = ops.bitwise_xor(x, _shr(x, 16))
+    x = ops.multiply(x, _const(_M1))
+    x = ops.bitwise_xor(x, _shr(x, 15))
+    x = ops.multiply(x, _const(_M2))
+    return ops.bitwise_xor(x, _shr(x, 16))
+
+
+def graph_bits32(ids, seed, stream):
+    """`bits32` computed in the graph, as int32 bit patterns."""
+    k1, k2 = stream_keys(seed, stream)
+    low, high = split_words(ids)
+    h = _mix(ops.bitwise_xor(low, _const(k1)))
+    return _mix(ops.bitwise_xor(ops.bitwise_xor(h, high), _const(k2)))
+
+
+def integers32(ids, seed, stream, high):
+    """Integers in `[0, high)` (int64), `bits32 mod high`, in NumPy."""
+    return (bits32(ids, seed, stream) % np.uint32(high)).astype(np.int64)
+
+
+def graph_integers32(ids, seed, stream, high):
+    """`integers32` in the graph (`high` at most `MAX_GRAPH_TABLE_SIZE`)."""
+    return unsigned_mod(graph_bits32(ids, seed, stream), high)
+
+
+# Bernoulli draws compare the top 24 bits with `round(p * 2**24)`.
+_PROBABILITY_BITS = 24
+
+
+def probability_threshold(probability):
+    """The integer threshold of a Bernoulli(`probability`) draw."""
+    return int(round(float(probability) * 2**_PROBABILITY_BITS))
+
+
+def below32(ids, seed, stream, threshold):
+    """Whether the top 24 of `bits32` are below `threshold`, in NumPy."""
+    top = bits32(ids, seed, stream) >> np.uint32(32 - _PROBABILITY_BITS)
+    return top < np.asarray(threshold, dtype=np.uint32)
+
+
+def graph_below32(ids, seed, stream, threshold):
+    """`below32` in the graph; `threshold` a scalar or an int32 tensor."""
+    top = _shr(graph_bits32(ids, seed, stream), 32 - _PROBABILITY_BITS)
+    return ops.less(top, threshold)
+
+
+def signs32(ids, seed, stream):
+    """+1/-1 (int8) from the lowest bit of `bits32`, in NumPy."""
+    bit = (bits32(ids, seed, stream) & np.uint32(1)).astype(np.int8)
+    return (1 - 2 * bit).astype(np.int8)
+
+
+def graph_signs32(ids, seed, stream, dtype):
+    """`signs32` in the graph, as `dtype`."""
+    bit = ops.bitwise_and(graph_bits32(ids, seed, stream), 1)
+    return 1 - 2 * ops.cast(bit, dtype)

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 
 from arbnet_keras.hashing import counter
+from arbnet_keras.hashing import graph_hash
 from arbnet_keras.seeds import validate_seed
 
 
@@ -68,10 +69,58 @@ class HashFunction:
         entries[live] = chunked(lambda c: self(c, table_size, seed), ids[live])
         return entries
 
+    # The version of the random draws: 1, SplitMix64 in 64-bit arithmetic
+    # (every config saved before version 2 existed); 2, a 32-bit counter
+    # that the graph computes bit for bit (`graph_hash`), so layers need
+    # no stored index. Hashes with a `version` argument default to 2 and
+    # read configs without one as 1.
+    version = 1
+
     def signs(self, ids, seed=0):
         """Returns a fixed random sign (+1 or -1, int8) per identifier."""
+        if self.version == 2:
+            return graph_hash.signs32(ids, seed, counter.STREAM_SIGN)
         bits = counter.random_bits(ids, seed, counter.STREAM_SIGN)
         return (1 - 2 * (bits >> np.uint64(63)).astype(np.int8)).astype(np.int8)
+
+    def zeros(self, positions, seed, sparsity):
+        """Which weight positions (a bool array) are fixed at zero.
+
+        Args:
+            positions: Array of non-negative positions (zeros included).
+            seed: Integer seed.
+            sparsity: Fraction of zeros, in `[0, 1)`.
+        """
+        if self.version == 2:
+            threshold = graph_hash.probability_threshold(sparsity)
+            return graph_hash.below32(
+                positions, seed, counter.STREAM_ZERO, threshold
+            )
+        return (
+            counter.random_uniform(positions, seed, counter.STREAM_ZERO)
+            < sparsity
+        )
+
+    @property
+    def computes_signs_in_graph(self):
+        """Whether `graph_signs` computes `signs` inside the graph."""
+        return self.version == 2
+
+    @property
+    def computes_zeros_in_graph(self):
+        """Whether `graph_zeros` computes `zeros` inside the graph."""
+        return self.version == 2
+
+    def graph_zeros(self, positions, seed, sparsity):
+        """`zeros(positions, seed, sparsity)` computed in the graph."""
+        if not self.computes_zeros_in_graph:
+            raise NotImplementedError(
+                f"{self!r} draws its zeros in 64 bits: its layers store them."
+            )
+        threshold = graph_hash.probability_threshold(sparsity)
+        return graph_hash.graph_below32(
+            positions, seed, counter.STREAM_ZERO, threshold
+        )
 
     # Whether `graph_entries` (and `graph_signs`) compute this hash inside
     # the model's graph, bit for bit as `__call__` does in NumPy.
@@ -101,10 +150,12 @@ class HashFunction:
 
     def graph_signs(self, ids, seed, dtype):
         """`signs(ids, seed)` computed in the graph, as `dtype` (+1/-1)."""
-        raise NotImplementedError(
-            f"The {self.__class__.__name__} hash computes no signs in the "
-            "graph."
-        )
+        if not self.computes_signs_in_graph:
+            raise NotImplementedError(
+                f"The {self.__class__.__name__} hash computes no signs in "
+                "the graph."
+            )
+        return graph_hash.graph_signs32(ids, seed, counter.STREAM_SIGN, dtype)
 
     def required_table_size(self, kernel_shape, num_ids):
         """The table size this hash needs, or `None` if any size works."""
@@ -207,6 +258,23 @@ def validate_table_holds(hash_function, size, shape, id_end, name):
             f"{tuple(shape)}, identifiers below {id_end}): `{name}` must "
             f"be at least {required}. Received: {name}={size}"
         )
+
+
+def validate_version(version):
+    """Checks a hash's `version` argument (1 or 2)."""
+    if isinstance(version, bool) or version not in (1, 2):
+        raise ValueError(
+            "Invalid value for argument `version`. Expected one of (1, 2). "
+            f"Received: version={version!r}"
+        )
+    return int(version)
+
+
+def versioned_config(config):
+    """A config saved before `version` existed describes version 1."""
+    config = dict(config)
+    config.setdefault("version", 1)
+    return config
 
 
 def validate_positive_number(name, value):

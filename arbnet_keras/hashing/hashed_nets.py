@@ -3,16 +3,14 @@
 import keras
 import numpy as np
 
+from arbnet_keras.hashing.graph_hash import SIGN_SEED_XOR as _SIGN_SEED_XOR
+from arbnet_keras.hashing.graph_hash import XXH_P2 as _P2
+from arbnet_keras.hashing.graph_hash import XXH_P3 as _P3
+from arbnet_keras.hashing.graph_hash import XXH_P4 as _P4
+from arbnet_keras.hashing.graph_hash import XXH_P5 as _P5
 from arbnet_keras.hashing.hash_function import HashFunction
 from arbnet_keras.hashing.hash_function import validate_hash_arguments
 from arbnet_keras.seeds import validate_seed
-
-_P1 = np.uint32(2654435761)
-_P2 = np.uint32(2246822519)
-_P3 = np.uint32(3266489917)
-_P4 = np.uint32(668265263)
-_P5 = np.uint32(374761393)
-_SIGN_SEED_XOR = 0x9E3779B1
 
 
 def _rotl(x, r):
@@ -80,6 +78,7 @@ class HashedNets(HashFunction):
         return (digest % np.uint64(table_size)).astype(np.int64)
 
     computes_in_graph = True
+    computes_signs_in_graph = True
 
     def graph_entries(self, ids, table_size, seed=0):
         from arbnet_keras.hashing import graph_hash

@@ -5,7 +5,6 @@ import math
 
 import numpy as np
 
-from arbnet_keras.hashing import counter
 from arbnet_keras.hashing.hash_function import chunked
 
 NUMBERINGS = ("out_in", "in_out")
@@ -62,6 +61,7 @@ def kernel_ids(
     number_zeros=True,
     id_offset=0,
     position_offset=0,
+    hash_function=None,
 ):
     """Numbers the weights of a kernel.
 
@@ -71,8 +71,9 @@ def kernel_ids(
     `(filters, in_channels, *kernel_size)`) for `"out_in"`; see
     `numbering_axes`. Kernels of any rank are numbered. A fraction
     `sparsity` of positions, chosen independently by a hash of
-    `(seed, position_offset + position)`, are fixed at zero. The other
-    weights get identifiers from `id_offset` on: their position when
+    `(seed, position_offset + position)` (`hash_function.zeros`, whose
+    version sets the draw; version 1 when `None`), are fixed at zero. The
+    other weights get identifiers from `id_offset` on: their position when
     `number_zeros` is true (zeros consume identifiers), otherwise their
     rank among the non-zero weights.
 
@@ -90,12 +91,13 @@ def kernel_ids(
     order = np.ascontiguousarray(order.transpose(np.argsort(axes)))
     zero = None
     if sparsity > 0:
+        if hash_function is None:
+            from arbnet_keras.hashing.uniform import Uniform
+
+            hash_function = Uniform(version=1)
         zero = chunked(
-            lambda positions: (
-                counter.random_uniform(
-                    position_offset + positions, seed, counter.STREAM_ZERO
-                )
-                < sparsity
+            lambda positions: hash_function.zeros(
+                position_offset + positions, seed, sparsity
             ),
             order,
             dtype=bool,
@@ -136,6 +138,7 @@ def kernel_index(
         number_zeros=number_zeros,
         id_offset=id_offset,
         position_offset=position_offset,
+        hash_function=hash_function,
     )
     entries = hash_function.index(ids, table_size, seed)
     signs = None

@@ -164,6 +164,7 @@ class Layout:
         self.sparsity = layer.sparsity
         self.number_zeros = layer.number_zeros
         self.id_offset = layer.id_offset
+        self.position_offset = layer.position_offset
         self.axes = numbering_axes(layer.numbering, len(layer._weight_shape))
 
 
@@ -252,6 +253,7 @@ class HashedLayerMixin:
                 numbering=self.numbering,
                 number_zeros=False,
                 position_offset=position_offset,
+                hash_function=self.hash,
             )
         start = self.table.num_ids if self.id_offset is None else self.id_offset
         validate_table_holds(

@@ -56,14 +56,15 @@ def is_tileable(hash_function, sparsity, number_zeros):
     return contiguous and isinstance(hash_function, (Modulus, Identity))
 
 
-def computes_in_graph(hash_function, sparsity, sign):
-    """Whether the entries (and signs) can be computed inside the graph."""
-    from arbnet_keras.hashing import HashFunction
-
-    if not hash_function.computes_in_graph or sparsity > 0:
+def computes_in_graph(hash_function, sparsity, sign, number_zeros):
+    """Whether the entries, zeros and signs can be computed in the graph."""
+    if not hash_function.computes_in_graph:
         return False
-    own_signs = type(hash_function).graph_signs is not HashFunction.graph_signs
-    return own_signs or not sign
+    if sparsity > 0 and not (
+        number_zeros and hash_function.computes_zeros_in_graph
+    ):
+        return False
+    return hash_function.computes_signs_in_graph or not sign
 
 
 def make_kernel(
@@ -83,14 +84,18 @@ def make_kernel(
         kernel_mode: `"auto"`, `"gather"` or `"hash"`.
         dtype: Compute dtype of the weight.
     """
-    in_graph = computes_in_graph(hash_function, layout.sparsity, layout.sign)
+    in_graph = computes_in_graph(
+        hash_function, layout.sparsity, layout.sign, layout.number_zeros
+    )
     if kernel_mode == "hash" and not in_graph:
         raise ValueError(
             '`kernel_mode="hash"` computes entries inside the graph, which '
-            "needs a hash that can (`HashedNets`, `Modulus`), no sparsity, "
-            "and signs only from `HashedNets`. Received: "
+            "needs a hash that can: `Uniform`, `Dirichlet`, `Neighborhood` "
+            "(version 2, the default), `HashedNets` or `Modulus`; with "
+            "sparsity, a version 2 hash and `number_zeros=True`; with "
+            "signs, a version 2 hash or `HashedNets`. Received: "
             f"hash={hash_function!r}, sparsity={layout.sparsity}, "
-            f"sign={layout.sign}"
+            f"sign={layout.sign}, number_zeros={layout.number_zeros}"
         )
     tiled = kernel_mode == "auto" and is_tileable(
         hash_function, layout.sparsity, layout.number_zeros
@@ -239,30 +244,43 @@ class GraphHashKernel:
         self.table_size = table_size
         self.seed = seed
         self.offset = layout.id_offset
+        self.position_offset = layout.position_offset
+        self.sparsity = layout.sparsity
         self.sign = layout.sign
         self.dtype = dtype
         self.dense_gradient = layout.kernel_mode != "gather"
-        self.ids_dtype = position_dtype(self.offset + self.size)
+        self.ids_dtype = position_dtype(
+            max(self.offset, self.position_offset) + self.size
+        )
 
-    def _gather(self, table, ids):
+    def _gather(self, table, positions):
+        # Zeros consume identifiers here (`computes_in_graph`), so a
+        # weight's identifier is its position plus the layer's offset.
+        ids = positions + self.offset
         entries = self.hash.graph_entries(ids, self.table_size, self.seed)
         scale = None
         if self.sign:
             scale = self.hash.graph_signs(ids, self.seed, self.dtype)
+        if self.sparsity > 0:
+            zero = self.hash.graph_zeros(
+                positions + self.position_offset, self.seed, self.sparsity
+            )
+            live = ops.cast(ops.logical_not(zero), self.dtype)
+            scale = live if scale is None else scale * live
         return _take(
             table, entries, scale, self.table_size, self.dense_gradient
         )
 
     def __call__(self, table):
-        ids = ops.arange(self.size, dtype=self.ids_dtype) + self.offset
-        return self._gather(table, ops.reshape(ids, self.shape))
+        positions = ops.arange(self.size, dtype=self.ids_dtype)
+        return self._gather(table, ops.reshape(positions, self.shape))
 
     def lookup(self, table, rows):
         """`kernel[rows]` of a 2D kernel, hashing the rows' identifiers."""
         positions = row_positions(
             rows, self.kernel_shape, self.axes, self.ids_dtype
         )
-        return self._gather(table, positions + self.offset)
+        return self._gather(table, positions)
 
 
 def position_dtype(end):

@@ -100,5 +100,10 @@ def test_invalid_alpha(alpha):
 
 
 def test_alpha_config():
-    assert hashing.Dirichlet(alpha=2).get_config() == {"alpha": 2.0}
-    assert repr(hashing.Dirichlet(alpha=0.5)) == "Dirichlet(alpha=0.5)"
+    assert hashing.Dirichlet(alpha=2).get_config() == {
+        "alpha": 2.0,
+        "version": 2,
+    }
+    assert (
+        repr(hashing.Dirichlet(alpha=0.5)) == "Dirichlet(alpha=0.5, version=2)"
+    )

@@ -72,12 +72,81 @@ def test_modulus_entries_equal_numpy():
     np.testing.assert_array_equal(got, hashing.Modulus()(IDS32, 37))
 
 
-def test_other_hashes_do_not_compute_in_graph():
-    for name in ("uniform", "dirichlet", "neighborhood", "identity"):
-        hash_function = hashing.get(name)
+VERSION_2 = {
+    "uniform": hashing.Uniform(),
+    "dirichlet_balanced": hashing.Dirichlet(100.0),
+    "dirichlet_skewed": hashing.Dirichlet(0.05),
+    "neighborhood": hashing.Neighborhood(3),
+    "neighborhood_wide": hashing.Neighborhood(10**6),
+}
+
+
+@pytest.mark.parametrize("seed", [0, 7, 2**63 + 5])
+@pytest.mark.parametrize("table_size", [1, 5, 1000, 2**20 + 7])
+@pytest.mark.parametrize("name", sorted(VERSION_2))
+def test_version_2_entries_equal_numpy(name, table_size, seed):
+    hash_function = VERSION_2[name]
+    ids = ops.convert_to_tensor(IDS32)
+    np.testing.assert_array_equal(
+        _np(hash_function.graph_entries(ids, table_size, seed)),
+        hash_function(IDS32, table_size, seed),
+    )
+
+
+@pytest.mark.parametrize("name", sorted(VERSION_2))
+def test_version_2_signs_and_zeros_equal_numpy(name):
+    hash_function = VERSION_2[name]
+    ids = ops.convert_to_tensor(IDS32)
+    np.testing.assert_array_equal(
+        _np(hash_function.graph_signs(ids, 3, "float32")),
+        hash_function.signs(IDS32, 3),
+    )
+    for sparsity in (0.01, 0.5, 0.99):
+        zeros = hash_function.zeros(IDS32, 3, sparsity)
+        np.testing.assert_array_equal(
+            _np(hash_function.graph_zeros(ids, 3, sparsity)), zeros
+        )
+        # 3304 draws: the fraction is within 5 standard deviations.
+        assert abs(zeros.mean() - sparsity) < 5 * 0.5 / len(IDS32) ** 0.5
+
+
+def test_version_2_draws_are_balanced():
+    entries = hashing.Uniform()(np.arange(100_000), 10, 1)
+    counts = np.bincount(entries, minlength=10)
+    # Binomial(1e5, 0.1): std 95; 6 std is a failure only for a bias.
+    assert np.abs(counts - 10_000).max() < 600
+    dirichlet = hashing.Dirichlet(0.1)
+    entries = dirichlet(np.arange(200_000), 20, 1)
+    freq = np.bincount(entries, minlength=20) / 200_000
+    # Each frequency's std is at most sqrt(0.25 / 2e5) = 1.1e-3.
+    np.testing.assert_allclose(freq, dirichlet.probabilities(20, 1), atol=7e-3)
+
+
+def test_configs_without_a_version_are_version_1():
+    # Models saved before version 2 existed keep their sharing.
+    for name in ("Uniform", "Dirichlet", "Neighborhood"):
+        old = hashing.deserialize({"class_name": name, "config": {}})
+        assert old.version == 1
+        assert not old.computes_in_graph
+        new = hashing.get(name.lower())
+        assert new.version == 2
+        assert hashing.deserialize(hashing.serialize(new)) == new
+    ids = np.arange(1000)
+    v1 = hashing.Uniform(version=1)(ids, 50, 0)
+    v2 = hashing.Uniform()(ids, 50, 0)
+    assert (v1 != v2).mean() > 0.9
+
+
+def test_hashes_that_do_not_compute_in_graph():
+    for hash_function in (
+        hashing.get("identity"),
+        hashing.Uniform(version=1),
+        hashing.Dirichlet(version=1),
+        hashing.Neighborhood(2, version=1),
+    ):
         assert not hash_function.computes_in_graph
-        with pytest.raises(NotImplementedError, match="store an index"):
-            hash_function.graph_entries(IDS32, 10)
+    with pytest.raises(ValueError, match="`version`"):
+        hashing.Uniform(version=3)
 
 
 def _pair(cls, shape, **kwargs):
@@ -90,15 +159,25 @@ def _pair(cls, shape, **kwargs):
     return hashed, gathered
 
 
-@pytest.mark.parametrize("sign", [False, True])
+LAYER_CASES = {
+    "hashed_nets": dict(hash="hashed_nets"),
+    "hashed_nets_sign": dict(hash="hashed_nets", sign=True),
+    "uniform_sparse_sign": dict(hash="uniform", sparsity=0.3, sign=True),
+    "dirichlet": dict(hash=hashing.Dirichlet(0.3)),
+    "neighborhood_sparse": dict(hash=hashing.Neighborhood(2), sparsity=0.2),
+}
+
+
 @pytest.mark.parametrize("numbering", ["out_in", "in_out"])
-def test_layers_computing_in_graph_equal_the_stored_index(sign, numbering):
-    common = dict(hash="hashed_nets", seed=4, sign=sign, numbering=numbering)
+@pytest.mark.parametrize("case", sorted(LAYER_CASES))
+def test_layers_computing_in_graph_equal_the_stored_index(case, numbering):
+    common = dict(seed=4, numbering=numbering, **LAYER_CASES[case])
     x = RNG.normal(size=(3, 12)).astype("float32")
     hashed, gathered = _pair(
         HashedDense, (None, 12), units=5, table_size=17, **common
     )
     assert isinstance(hashed._weight_fn, kernels.GraphHashKernel)
+    assert not isinstance(gathered._weight_fn, kernels.GraphHashKernel)
     # One kernel, two ways: exact; matmuls of O(1) values agree to float32
     # rounding.
     np.testing.assert_array_equal(_np(hashed.kernel), _np(gathered.kernel))
@@ -141,12 +220,16 @@ def test_embedding_defaults_to_an_index_free_hash():
     np.testing.assert_array_equal(_np(layer(tokens)), table[entries])
 
 
-def test_hash_mode_needs_a_hash_that_computes_in_graph():
-    layer = HashedDense(3, hash="uniform", table_size=4, kernel_mode="hash")
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(hash=hashing.Uniform(version=1)),
+        dict(hash="hashed_nets", sparsity=0.5),
+        dict(hash="uniform", sparsity=0.5, number_zeros=False),
+        dict(hash="modulus", sign=True),
+    ],
+)
+def test_hash_mode_needs_a_hash_that_computes_in_graph(kwargs):
+    layer = HashedDense(3, table_size=4, kernel_mode="hash", **kwargs)
     with pytest.raises(ValueError, match='kernel_mode="hash"'):
-        layer.build((None, 4))
-    layer = HashedDense(
-        3, hash="hashed_nets", table_size=4, sparsity=0.5, kernel_mode="hash"
-    )
-    with pytest.raises(ValueError, match="no sparsity"):
         layer.build((None, 4))

@@ -249,7 +249,8 @@ def test_get_config_dict():
     hash_function = hashing.get(
         {"class_name": "Neighborhood", "config": {"radius": 3}}
     )
-    assert hash_function == hashing.Neighborhood(radius=3)
+    # A config without a version was saved before version 2 existed.
+    assert hash_function == hashing.Neighborhood(radius=3, version=1)
     assert hash_function != hashing.Neighborhood(radius=4)
     assert hash_function != hashing.Modulus()
 
@@ -361,7 +362,7 @@ def test_structured_serialize_round_trip(hash_function):
 def test_serialize_is_a_keras_config():
     config = hashing.serialize(hashing.Dirichlet(alpha=0.1))
     assert config["class_name"] in ("Dirichlet", "arbnet_keras>Dirichlet")
-    assert config["config"] == {"alpha": 0.1}
+    assert config["config"] == {"alpha": 0.1, "version": 2}
     restored = keras.saving.deserialize_keras_object(config)
     assert restored == hashing.Dirichlet(alpha=0.1)
 

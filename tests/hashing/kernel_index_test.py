@@ -137,7 +137,13 @@ class TestKernelIndex:
             number_zeros=False,
             sign=True,
         )
-        ids, num_ids = kernel_ids((40, 30), 1, sparsity=0.3, number_zeros=False)
+        ids, num_ids = kernel_ids(
+            (40, 30),
+            1,
+            sparsity=0.3,
+            number_zeros=False,
+            hash_function=hashing.Uniform(),
+        )
         np.testing.assert_array_equal(index.entries == -1, ids == -1)
         live = ids >= 0
         np.testing.assert_array_equal(

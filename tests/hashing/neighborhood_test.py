@@ -84,7 +84,10 @@ def test_invalid_radius(radius):
 
 
 def test_radius_config():
-    assert hashing.Neighborhood(radius=4).get_config() == {"radius": 4}
+    assert hashing.Neighborhood(radius=4).get_config() == {
+        "radius": 4,
+        "version": 2,
+    }
     assert hashing.Neighborhood(np.int64(4)).radius == 4
 
 
@@ -109,11 +112,13 @@ def test_largest_radius_spreads_over_the_table():
     # Offsets of a radius near 2**62 were multiples of 2**10: every
     # weight then landed on one entry of a table of 4.
     ids = np.arange(0, 40_000, 4)
-    entries = hashing.Neighborhood(2**40)(ids, 4, seed=0)
+    # Version 1 (64-bit draws) takes radii up to 2**40, version 2 below
+    # 2**31.
+    entries = hashing.Neighborhood(2**40, version=1)(ids, 4, seed=0)
     counts = np.bincount(entries, minlength=4)
     assert np.abs(counts - 2500).max() < 6 * math.sqrt(2500)
     layer = HashedDense(
-        8, hash=hashing.Neighborhood(2**40), table_size=5, seed=0
+        8, hash=hashing.Neighborhood(2**40, version=1), table_size=5, seed=0
     )
     layer.build((None, 8))
     assert set(np.unique(layer.kernel_index().entries)) == set(range(5))

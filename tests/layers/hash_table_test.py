@@ -160,12 +160,15 @@ class TestSharing:
         table = HashTable(100, hash=hashing.Dirichlet(0.05), seed=6)
         _, (first, second) = _sequential(table, units=(50, 40), input_dim=40)
         p = hashing.Dirichlet(0.05).probabilities(100, seed=6)
-        top = set(np.argsort(p)[-3:])
+        # The two heaviest entries (p = 0.26, 0.17; the third is 0.12)
+        # lead in both layers: gaps of over 5 standard deviations of a
+        # frequency over 1,600 draws (0.008), whatever the draw.
+        top = set(np.argsort(p)[-2:])
         for layer in (first, second):
             counts = np.bincount(
                 layer.kernel_index().entries.ravel(), minlength=100
             )
-            assert set(np.argsort(counts)[-3:]) == top
+            assert set(np.argsort(counts)[-2:]) == top
             freq = counts / counts.sum()
             assert np.abs(freq - p).max() < 0.03
 
