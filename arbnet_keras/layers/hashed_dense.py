@@ -11,7 +11,14 @@ from arbnet_keras import ops as arb_ops
 from arbnet_keras.hashing.hash_function import validate_positive_int
 from arbnet_keras.layers.hashed_weights import HashedLayerMixin
 from arbnet_keras.layers.hashed_weights import hash_arguments
+from arbnet_keras.layers.kernels import GraphHashKernel
 from arbnet_keras.layers.kernels import KernelCache
+
+# Kernels computed in the graph from this many virtual weights are made a
+# chunk of `AUTO_CHUNK_SIZE` weights at a time (64 MiB of float32), unless
+# `chunk_size` says otherwise: below it, one kernel is faster.
+AUTO_CHUNK_FROM = 2**26
+AUTO_CHUNK_SIZE = 2**24
 
 
 @keras.saving.register_keras_serializable(package="arbnet_keras")
@@ -91,6 +98,14 @@ class HashedDense(HashedLayerMixin, keras.layers.Layer):
             goes stale, but it holds one kernel's worth of memory.
             TensorFlow only: a `ValueError` on other backends. Defaults
             to `False`.
+        chunk_size: Virtual weights per chunk when the kernel's entries are
+            computed in the graph (`kernel_mode="hash"`, or `"auto"` for
+            layers of over 2**25 weights with a hash that can): the
+            kernel is then made, used and dropped a block of units at a
+            time and recomputed in the backward pass (`keras.remat`), so
+            training memory holds the table and one chunk, not the virtual
+            kernel. `None` chooses: chunks of 2**24 weights from 2**26
+            weights on, none below. Defaults to `None`.
         id_offset: Where the layer's identifiers start in a shared table.
             Assigned at build and recorded in the config; leave `None`.
         position_offset: Likewise, for weight positions (zeros included).
@@ -142,6 +157,7 @@ class HashedDense(HashedLayerMixin, keras.layers.Layer):
         bias_constraint=None,
         kernel_mode="auto",
         inference_cache=False,
+        chunk_size=None,
         id_offset=None,
         position_offset=None,
         **kwargs,
@@ -180,6 +196,9 @@ class HashedDense(HashedLayerMixin, keras.layers.Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.bias_constraint = constraints.get(bias_constraint)
         self.inference_cache = bool(inference_cache)
+        if chunk_size is not None:
+            chunk_size = validate_positive_int("chunk_size", chunk_size)
+        self.chunk_size = chunk_size
         self.input_spec = keras.layers.InputSpec(min_ndim=2)
         self._kernel_cache = None
 
@@ -221,14 +240,72 @@ class HashedDense(HashedLayerMixin, keras.layers.Layer):
             )
             x = ops.matmul(inputs, kernel)
         else:
-            kernel = self._weight_fn(self.table_variable)
-            if self._weight_fn.axes is not None:
-                x = arb_ops.matmul_transposed(inputs, kernel)
+            block = self._block_units()
+            if block < self.units:
+                x = self._chunked_matmul(inputs, block)
             else:
-                x = ops.matmul(inputs, kernel)
+                kernel = self._weight_fn(self.table_variable)
+                x = self._matmul(inputs, kernel)
         if self.bias is not None:
             x = ops.add(x, self.bias)
         return self.activation(x)
+
+    def _matmul(self, inputs, kernel):
+        if self._weight_fn.axes is not None:
+            return arb_ops.matmul_transposed(inputs, kernel)
+        return ops.matmul(inputs, kernel)
+
+    def _block_units(self):
+        """Units per chunk of the kernel (`self.units`: no chunking)."""
+        if not isinstance(self._weight_fn, GraphHashKernel):
+            return self.units
+        input_dim = self._weight_shape[0]
+        chunk = self.chunk_size
+        if chunk is None:
+            if input_dim * self.units < AUTO_CHUNK_FROM:
+                return self.units
+            chunk = AUTO_CHUNK_SIZE
+        return max(1, min(self.units, chunk // input_dim))
+
+    def _chunked_matmul(self, inputs, block):
+        """`inputs @ kernel`, the kernel made and used a block at a time.
+
+        Each block of columns is computed from the identifiers, used and
+        dropped, and recomputed in the backward pass
+        (`arbnet_keras.ops.blockwise_matmul`), so memory holds the table
+        and one block, never the whole kernel.
+        """
+        table = ops.convert_to_tensor(self.table_variable)
+        transposed = self._weight_fn.axes is not None
+        num_blocks = self.units // block
+        outputs = []
+        if num_blocks:
+
+            def block_fn(t, j):
+                return self._weight_fn.columns(t, j * block, block)
+
+            outputs.append(
+                arb_ops.blockwise_matmul(
+                    inputs, table, block_fn, num_blocks, block, transposed
+                )
+            )
+        rest = num_blocks * block
+        if rest < self.units:  # A last, smaller block.
+            outputs.append(
+                arb_ops.blockwise_matmul(
+                    inputs,
+                    table,
+                    lambda t, j: self._weight_fn.columns(
+                        t, rest, self.units - rest
+                    ),
+                    1,
+                    self.units - rest,
+                    transposed,
+                )
+            )
+        if len(outputs) == 1:
+            return outputs[0]
+        return ops.concatenate(outputs, axis=-1)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
@@ -249,6 +326,7 @@ class HashedDense(HashedLayerMixin, keras.layers.Layer):
                 ),
                 "bias_constraint": constraints.serialize(self.bias_constraint),
                 "inference_cache": self.inference_cache,
+                "chunk_size": self.chunk_size,
             }
         )
         return config

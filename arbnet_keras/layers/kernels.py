@@ -282,6 +282,26 @@ class GraphHashKernel:
         )
         return self._gather(table, positions)
 
+    def columns(self, table, start, size):
+        """Columns `[start, start + size)` of a 2D kernel, numbering layout.
+
+        `(size, input_dim)` when the kernel is numbered `"out_in"` (`axes`
+        is `(1, 0)`), else `(input_dim, size)`. `start` may be a scalar
+        integer tensor; `size` is a Python int.
+        """
+        input_dim, units = self.kernel_shape
+        dtype = self.ids_dtype
+        start = ops.cast(start, dtype)
+        if self.axes is not None:  # Unit u's weights are u * input_dim + i.
+            positions = start * input_dim + ops.arange(
+                size * input_dim, dtype=dtype
+            )
+            positions = ops.reshape(positions, (size, input_dim))
+        else:  # Weight (i, u) is i * units + u.
+            rows = ops.arange(input_dim, dtype=dtype)[:, None] * units
+            positions = rows + (start + ops.arange(size, dtype=dtype))
+        return self._gather(table, positions)
+
 
 def position_dtype(end):
     """int32 for identifiers below `end` < 2**31, else int64.
