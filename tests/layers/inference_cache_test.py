@@ -1,4 +1,8 @@
-"""The inference kernel cache of `HashedDense` never goes stale."""
+"""The inference kernel cache of `HashedDense` never goes stale.
+
+The cache keeps the kernel in a `tf.Variable`, so it is TensorFlow-only;
+the other backends refuse it with a `ValueError`.
+"""
 
 import keras
 import numpy as np
@@ -28,6 +32,7 @@ def _assert_matches_numpy(actual, model, x):
     )
 
 
+@pytest.mark.tensorflow_only
 @pytest.mark.parametrize("hash", ["uniform", "modulus"])
 def test_cache_follows_table_changes(hash):
     rng = np.random.default_rng(0)
@@ -69,6 +74,7 @@ def test_cache_follows_table_changes(hash):
     assert np.abs(third - second).max() > 100 * 1e-5 * np.abs(third).max()
 
 
+@pytest.mark.tensorflow_only
 def test_cache_is_not_a_weight_and_not_saved(tmp_path):
     keras.utils.set_random_seed(0)  # The table's initializer.
     x = np.ones((4, 30), np.float32)
@@ -91,6 +97,7 @@ def test_cache_is_not_a_weight_and_not_saved(tmp_path):
     )
 
 
+@pytest.mark.tensorflow_only
 def test_training_calls_do_not_use_the_cache():
     import tensorflow as tf
 
@@ -102,3 +109,17 @@ def test_training_calls_do_not_use_the_cache():
     grad = tape.gradient(loss, layer.table_variable)
     assert grad is not None
     assert float(tf.reduce_sum(tf.abs(tf.convert_to_tensor(grad)))) > 0
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() == "tensorflow",
+    reason="The cache works on TensorFlow.",
+)
+def test_other_backends_refuse_the_cache():
+    backend = keras.backend.backend()
+    with pytest.raises(
+        ValueError,
+        match=r"`inference_cache=True` needs the TensorFlow backend .*"
+        rf"Received: inference_cache=True with backend '{backend}'",
+    ):
+        HashedDense(3, table_size=6, seed=0, inference_cache=True)
