@@ -3,9 +3,12 @@
 Two strategies produce the same kernel and the same table gradient:
 
 - `GatherKernel`: `kernel = table[index]` with a stored constant index. In
-  `"gather"` mode this is the reference `tf.gather`, whose table gradient
-  is a `tf.IndexedSlices`. In `"auto"` mode the table gradient is computed
-  densely: `bincount` with weights outside XLA (several times faster than
+  `"gather"` mode the table gradient is a `tf.IndexedSlices` with one
+  slice per entry the kernel uses, summed the way `"auto"` sums it (a
+  `tf.gather` gradient would hold one slice per virtual weight, which the
+  optimizer then sums with a segment sum five times slower than the whole
+  step). In `"auto"` mode the table gradient is computed densely:
+  `bincount` with weights outside XLA (several times faster than
   TensorFlow's `unsorted_segment_sum`), a scatter-add inside XLA.
 - `TiledKernel`: for identifiers that run contiguously through the kernel
   and a hash of the form `entry = id mod n` (modulus, identity,
@@ -150,10 +153,18 @@ class GatherKernel:
         self.table_size = table_size
         self.dense_gradient = dense_gradient
         self.scale = lazy(scale, dtype)
+        # The entries the kernel uses: the rows of its sparse gradient.
+        self.used = None
+        if not dense_gradient:
+            self.used = lazy(np.unique(entries), "int32")
 
     def __call__(self, table):
         index = self.index(table)
         scale = None if self.scale is None else self.scale(table)
+        if self.used is not None and keras.backend.backend() == "tensorflow":
+            return _gather_dense_grad(
+                table, index, scale, self.table_size, self.used(table)
+            )
         return _take(table, index, scale, self.table_size, self.dense_gradient)
 
     def lookup(self, table, rows):
@@ -379,8 +390,14 @@ def _in_xla_context():
     return control_flow_util.GraphOrParentsInXlaContext(graph)
 
 
-def _gather_dense_grad(table, index, scale, table_size):
-    """`table[index] * scale` with a dense table gradient (TensorFlow).
+def _gather_dense_grad(table, index, scale, table_size, used=None):
+    """`table[index] * scale` with a summed table gradient (TensorFlow).
+
+    With `used` (the sorted entries the index holds), the gradient is a
+    `tf.IndexedSlices` with one slice per used entry, already summed: the
+    `kernel_mode="gather"` contract (a sparse table gradient) at the cost
+    of the dense one, instead of one slice per virtual weight, which the
+    optimizer would have to sum with a slow segment sum.
 
     Outside XLA, TensorFlow's own gather kernel is several times slower
     than XLA's, so the forward pass runs as a small XLA-compiled function,
@@ -408,7 +425,12 @@ def _gather_dense_grad(table, index, scale, table_size):
             values = tf.reshape(upstream, [-1])
             ids = tf.reshape(tf.cast(index, tf.int32), [-1])
             if in_xla:
-                return tf.math.unsorted_segment_sum(values, ids, table_size)
+                summed = tf.math.unsorted_segment_sum(values, ids, table_size)
+                if used is None:
+                    return summed
+                return tf.IndexedSlices(
+                    tf.gather(summed, used), used, tf.constant([table_size])
+                )
             compute_dtype = values.dtype
             if compute_dtype not in (tf.float32, tf.float64):
                 values = tf.cast(values, tf.float32)
@@ -419,7 +441,12 @@ def _gather_dense_grad(table, index, scale, table_size):
                 maxlength=table_size,
                 dtype=values.dtype,
             )
-            return tf.cast(summed, compute_dtype)
+            summed = tf.cast(summed, compute_dtype)
+            if used is None:
+                return summed
+            return tf.IndexedSlices(
+                tf.gather(summed, used), used, tf.constant([table_size])
+            )
 
         return forward(table, index, scale), grad
 

@@ -81,3 +81,30 @@ def test_auto_equals_gather(case, how):
     np.testing.assert_allclose(y, y_ref, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(grad, grad_ref, rtol=1e-4, atol=1e-4)
     assert np.abs(grad_ref).sum() > 0
+
+
+@pytest.mark.tensorflow_only
+@pytest.mark.parametrize("case", ["uniform", "sparse_sign", "hashed_nets_sign"])
+def test_gather_gradient_is_one_slice_per_used_entry(case):
+    import tensorflow as tf
+
+    layer = HashedDense(7, seed=3, kernel_mode="gather", **CASES[case])
+    layer.build((None, 30))
+    size = layer.table_variable.shape[0]
+    # The table and input of `_run`, whose "auto" gradient is the reference.
+    layer.table_variable.assign(
+        np.random.default_rng(1).normal(size=size).astype("float32")
+    )
+    x = np.random.default_rng(0).random((5, 30), dtype=np.float32)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(layer(x) ** 2)
+    grad = tape.gradient(loss, layer.table_variable)
+    assert isinstance(grad, tf.IndexedSlices)
+    index = layer.kernel_index()
+    used = np.unique(index.entries[index.entries >= 0])
+    np.testing.assert_array_equal(grad.indices.numpy(), used)
+    # The same sums as the dense gradient of "auto" mode, in another order.
+    _, dense = _run(case, "auto", "eager")
+    np.testing.assert_allclose(
+        grad.values.numpy(), dense[used], rtol=1e-4, atol=1e-4
+    )
