@@ -2,9 +2,11 @@
 # The JAX and PyTorch legs of the CI backend matrix (TensorFlow is .ci/run).
 #
 # For each backend: a virtualenv without TensorFlow (.venv-jax, .venv-torch,
-# reused when present), the project installed with that backend's extra, a
-# check that no TensorFlow came along, then the backend-portable suites
-# under KERAS_BACKEND, leaving out the tests marked `tensorflow_only`.
+# created with $PYTHON, default python3, and reused when present), the
+# project installed with that backend's extra, a check that no TensorFlow
+# came along, then the backend-portable suites under KERAS_BACKEND, leaving
+# out the tests marked `tensorflow_only`. Each leg reports the seconds of
+# its install and of its tests; the last line, the total.
 #
 # Usage: .ci/backends.sh [jax] [torch]    (both when none is given)
 set -euo pipefail
@@ -25,6 +27,7 @@ if [ "$#" -eq 0 ]; then
 fi
 
 status=0
+total_start=$SECONDS
 for backend in "$@"; do
     case "$backend" in
         jax | torch) ;;
@@ -34,18 +37,19 @@ for backend in "$@"; do
             ;;
     esac
     venv=".venv-$backend"
+    start=$SECONDS
     if [ ! -x "$venv/bin/python" ]; then
         "$PYTHON" -m venv "$venv"
     fi
-    # hypothesis: property tests of the hashing suite.
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-        -e ".[$backend,data,plots,test]" hypothesis
+        -e ".[$backend,data,plots,test]"
     if "$venv/bin/python" -c \
         "import importlib.util as u, sys; sys.exit(not u.find_spec('tensorflow'))"
     then
         echo "$venv has TensorFlow installed; this leg must run without it." >&2
         exit 1
     fi
+    install_s=$((SECONDS - start))
     echo "== KERAS_BACKEND=$backend: ${SUITES[*]}"
     start=$SECONDS
     # A module that cannot be imported without TensorFlow still fails the
@@ -53,6 +57,8 @@ for backend in "$@"; do
     KERAS_BACKEND="$backend" "$venv/bin/python" -m pytest -q \
         --continue-on-collection-errors -m "not tensorflow_only" \
         "${SUITES[@]}" || status=1
-    echo "== KERAS_BACKEND=$backend: $((SECONDS - start)) s"
+    echo "== KERAS_BACKEND=$backend: install ${install_s} s," \
+        "tests $((SECONDS - start)) s"
 done
+echo "== .ci/backends.sh $*: $((SECONDS - total_start)) s in all"
 exit "$status"
