@@ -162,17 +162,61 @@ def batches(input_dim, num_classes, batch_size, num_batches=4, seed=0):
     return x.astype("float32"), y.astype("int32")
 
 
+class CycledBatches(keras.utils.PyDataset):
+    """In-memory batches, cycled endlessly or read once.
+
+    The data of the JAX and PyTorch backends, which have no `tf.data`:
+    each item is a ready batch, so a step costs no more than slicing.
+
+    Args:
+        x: Array of shape `(num_batches, batch_size, ...)`.
+        y: Array of shape `(num_batches, batch_size)`, or `None` (inputs
+            only, for `predict`).
+        endless: Whether the batches repeat forever (training) or are
+            read once (prediction).
+    """
+
+    def __init__(self, x, y=None, endless=True):
+        super().__init__()
+        self.x, self.y, self.endless = x, y, endless
+
+    def __len__(self):
+        return len(self.x)
+
+    @property
+    def num_batches(self):
+        return None if self.endless else len(self.x)
+
+    def __getitem__(self, index):
+        index %= len(self.x)
+        if self.y is None:
+            return (self.x[index],)
+        return self.x[index], self.y[index]
+
+
 def train_dataset(input_dim, num_classes, batch_size, num_batches=4, seed=0):
-    """An endless `tf.data` dataset cycling over a few random batches."""
+    """Endless training data cycling over a few random batches.
+
+    A `tf.data` dataset on TensorFlow, `CycledBatches` on the other
+    backends.
+    """
+    x, y = batches(input_dim, num_classes, batch_size, num_batches, seed)
+    if keras.backend.backend() != "tensorflow":
+        return CycledBatches(x, y)
     import tensorflow as tf
 
-    x, y = batches(input_dim, num_classes, batch_size, num_batches, seed)
     return tf.data.Dataset.from_tensor_slices((x, y)).repeat()
 
 
 def predict_dataset(input_dim, batch_size, num_batches, seed=0):
-    """A finite `tf.data` dataset of `num_batches` random input batches."""
+    """`num_batches` random input batches, read once.
+
+    A `tf.data` dataset on TensorFlow, `CycledBatches` on the other
+    backends.
+    """
+    x, _ = batches(input_dim, 1, batch_size, num_batches, seed)
+    if keras.backend.backend() != "tensorflow":
+        return CycledBatches(x, endless=False)
     import tensorflow as tf
 
-    x, _ = batches(input_dim, 1, batch_size, num_batches, seed)
     return tf.data.Dataset.from_tensor_slices(x)

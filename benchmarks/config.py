@@ -2,7 +2,8 @@
 
 A preset maps each section name to its settings. `smoke` is the tiny run
 of the test suite, `quick` a sanity run of a minute or two, `default` the
-set we report (under 15 minutes on 2 cores) and `full` every combination.
+set we report (under 15 minutes on 2 cores), `full` every combination and
+`backends` the two sections compared across Keras backends.
 """
 
 import itertools
@@ -250,6 +251,30 @@ PRESETS = {
             "steps": 3,
             "repeats": 2,
         },
+    },
+}
+
+# Hashed against dense on each Keras backend (`run.py --backend NAME`),
+# each compiled as `jit_compile="auto"` resolves there (what
+# `compile_paper` gives users): TensorFlow on a CPU and PyTorch run
+# without a compiler, JAX always under `jax.jit`. Only the sections of
+# the per-backend table of docs/performance.md.
+PRESETS["backends"] = {
+    "train_step": {
+        "cases": train_cases(
+            [(2000, 2000)],
+            ["uniform", "modulus"],
+            ["1/10"],
+            [64, 256],
+            ["auto"],
+        ),
+        "steps": 8,
+        "repeats": 5,
+    },
+    "networks": {
+        **PRESETS["default"]["networks"],
+        "xla": ["auto"],
+        "repeats": 5,
     },
 }
 

@@ -5,8 +5,9 @@ Run by `sections.memory` as
     python -m benchmarks.memory_probe '{"network": "cifar10_mlp", ...}'
 
 It prints `MARKER` and then one line of JSON with `baseline_mb`
-(resident memory after importing TensorFlow, Keras and arbnet_keras),
-`baseline_max_mb` (peak resident memory until then), `built_mb`
+(resident memory after importing the backend's framework, Keras and
+arbnet_keras), `baseline_max_mb` (peak resident memory until then),
+`built_mb`
 (resident memory after building the model), `peak_mb` (peak resident
 memory of the whole process, after fitting: `VmHWM`), `ru_maxrss_mb`
 (`getrusage`'s figure, see `ru_maxrss_mb`) and `num_params`.
@@ -61,8 +62,12 @@ def max_rss_mb():
 
 def main(argv):
     spec = json.loads(argv[1])
-    import keras  # noqa: F401
-    import tensorflow  # noqa: F401
+    import importlib
+
+    import keras
+
+    # The backend's framework is part of the baseline.
+    importlib.import_module(keras.backend.backend())
 
     import arbnet_keras  # noqa: F401
     from benchmarks import builders

@@ -2,6 +2,8 @@
 
 import math
 
+from benchmarks import report
+
 TARGET_RATIO = 1.2
 
 
@@ -178,7 +180,7 @@ def plot(results, path):
     fig.suptitle(
         f"arbnet_keras benchmarks ({results.get('preset')}): "
         f"{machine.get('cpu_model')}, {machine.get('usable_cores')} cores, "
-        f"TF {machine.get('tensorflow')}, {machine.get('date')}",
+        f"{report.backend_name(machine)}, {machine.get('date')}",
         fontsize=10,
     )
     fig.tight_layout()

@@ -61,7 +61,6 @@ def machine_info():
     """CPU, memory, software versions, git commit and date of this run."""
     import keras
     import numpy as np
-    import tensorflow as tf
 
     import arbnet_keras
 
@@ -77,9 +76,12 @@ def machine_info():
         "memory_gb": _memory_gb(),
         "platform": platform.platform(),
         "python": platform.python_version(),
-        "tensorflow": tf.__version__,
+        # Only the backend's framework is imported; TensorFlow's version
+        # is None on the other backends.
+        "tensorflow": _version("tensorflow"),
         "keras": keras.__version__,
         "keras_backend": keras.backend.backend(),
+        "backend_version": _version(keras.backend.backend()),
         "numpy": np.__version__,
         "arbnet_keras": arbnet_keras.__version__,
         "git_commit": _git("rev-parse", "HEAD"),
@@ -88,8 +90,34 @@ def machine_info():
             timespec="seconds"
         ),
         "load_average_start": load_average(),
-        "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
+        "gpus": _gpus(keras.backend.backend()),
     }
+
+
+def _version(module):
+    """The version of `module` if the running backend imported it."""
+    module = sys.modules.get(module)
+    return getattr(module, "__version__", None) if module else None
+
+
+def _gpus(backend):
+    """The accelerators the running backend sees."""
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return [d.name for d in tf.config.list_physical_devices("GPU")]
+    if backend == "jax":
+        import jax
+
+        return [str(d) for d in jax.devices() if d.platform != "cpu"]
+    if backend == "torch":
+        import torch
+
+        return [
+            torch.cuda.get_device_name(i)
+            for i in range(torch.cuda.device_count())
+        ]
+    return []
 
 
 def write_json(results, path):
@@ -183,11 +211,19 @@ def format_section(name, section):
     return "\n".join(lines)
 
 
+def backend_name(machine):
+    """`TF 2.21.0`, `jax 0.10.2` or `torch 2.13.0+cpu`: the backend run."""
+    backend = machine.get("keras_backend", "tensorflow")
+    if backend == "tensorflow":
+        return f"TF {machine.get('tensorflow')}"
+    return f"{backend} {machine.get('backend_version')}"
+
+
 def print_results(results, print_fn=print):
     machine = results["machine"]
     print_fn(
         f"{machine['cpu_model']}, {machine['usable_cores']} cores, "
-        f"TF {machine['tensorflow']}, Keras {machine['keras']}, "
+        f"{backend_name(machine)}, Keras {machine['keras']}, "
         f"commit {(machine['git_commit'] or '?')[:10]}"
         f"{' (dirty)' if machine['git_dirty'] else ''}, "
         f"preset {results['preset']}"
@@ -207,3 +243,70 @@ def command_line(argv=None):
     """
     args = sys.argv if argv is None else ["benchmarks/run.py", *argv]
     return shlex.join([os.path.basename(sys.executable), *args])
+
+
+def _case(record):
+    """`2000x2000 uniform 1/10, batch 64` or `cifar10_mlp, batch 128`."""
+    params = record["params"]
+    if record["section"] == "networks":
+        return f"{params['network']} ({params['hash']} {params['table_size']})"
+    return (
+        f"{params['input_dim']}x{params['units']} {params['hash']} "
+        f"{params['table']}"
+    )
+
+
+def markdown_backend_table(results_list):
+    """Markdown lines comparing hashed with dense, one block per run.
+
+    For every `train_step` and `networks` record: the dense and hashed
+    step times (minimum and median over repeats, in ms), the ratio of the
+    minima and the median of the paired ratios `hashed[r] / dense[r]`.
+
+    Args:
+        results_list: Results dicts, typically one per Keras backend.
+
+    Returns:
+        A list of lines.
+    """
+    lines = [
+        "| backend | jit | case | batch | dense ms/step min / median "
+        "| hashed ms/step min / median | ratio of minima "
+        "| median ratio |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    notes = []
+    for results in results_list:
+        machine = results["machine"]
+        name = backend_name(machine)
+        for section in ("train_step", "networks"):
+            records = results["sections"].get(section, {}).get("records", [])
+            for record in records:
+                params = record["params"]
+                jit = params.get("jit_compile", params.get("xla"))
+                if "error" in record:
+                    lines.append(
+                        f"| {name} | {jit} | {_case(record)} "
+                        f"| {params['batch']} | error: {record['error']} "
+                        "| | | |"
+                    )
+                    continue
+                hashed, dense = record["hashed"], record["dense"]
+                lines.append(
+                    f"| {name} | {'on' if jit else 'off'} | {_case(record)} "
+                    f"| {params['batch']} "
+                    f"| {min(dense['raw']) * 1e3:.1f} / "
+                    f"{dense['median'] * 1e3:.1f} "
+                    f"| {min(hashed['raw']) * 1e3:.1f} / "
+                    f"{hashed['median'] * 1e3:.1f} "
+                    f"| {min(hashed['raw']) / min(dense['raw']):.2f} "
+                    f"| {record['ratio']:.2f} |"
+                )
+        notes.append(
+            f"{name}: Keras {machine['keras']}, {machine['usable_cores']} "
+            f"cores, load average {machine.get('load_average_start')} at "
+            f"the start, {results.get('load_average_end')} at the end, "
+            f"{results.get('duration_s', 0):.0f} s; "
+            f"`{results['command']}`"
+        )
+    return lines + [""] + [f"- {note}" for note in notes]

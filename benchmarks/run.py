@@ -24,6 +24,8 @@ Usage:
     python benchmarks/run.py --only train_step scaling --plot
     python benchmarks/run.py --kernel-mode gather auto   # Before/after.
     python benchmarks/run.py --plot-from docs/benchmarks.json
+    python benchmarks/run.py --backend jax --preset backends --out jax.json
+    python benchmarks/run.py --markdown-from tf.json jax.json torch.json
 
 The results (machine, command line, raw times, ratios) go to `--out`
 (default `docs/benchmarks.json`); `--plot` draws `docs/performance.png`.
@@ -47,6 +49,7 @@ if __package__ in (None, ""):
 from benchmarks import config  # noqa: E402
 from benchmarks import report  # noqa: E402
 
+BACKENDS = ("tensorflow", "jax", "torch")
 DEFAULT_OUT = REPO_ROOT / "docs" / "benchmarks.json"
 DEFAULT_PLOT = REPO_ROOT / "docs" / "performance.png"
 
@@ -119,6 +122,20 @@ def parse_args(argv=None):
         help="print and plot an existing results file, run nothing",
     )
     parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        help="the Keras backend (sets KERAS_BACKEND; the framework must "
+        "be installed in this interpreter); defaults to $KERAS_BACKEND, "
+        "else tensorflow",
+    )
+    parser.add_argument(
+        "--markdown-from",
+        nargs="+",
+        metavar="JSON",
+        help="print a Markdown table of the train_step and networks "
+        "records of results files (one per backend), run nothing",
+    )
+    parser.add_argument(
         "--kernel-mode",
         nargs="+",
         metavar="MODE",
@@ -156,6 +173,25 @@ def parse_args(argv=None):
         if value is not None and value < (2 if name == "steps" else 1):
             parser.error(f"--{name} is too small: {value}")
     return args, parser
+
+
+def select_backend(name):
+    """Sets KERAS_BACKEND to `name` before Keras is imported.
+
+    Raises:
+        ValueError: If Keras already runs on another backend.
+    """
+    if "keras" in sys.modules:
+        import keras
+
+        if keras.backend.backend() != name:
+            raise ValueError(
+                f"--backend {name}: Keras is already running on "
+                f"{keras.backend.backend()!r} in this process. Received: "
+                f"backend={name!r}"
+            )
+    # Also read by the memory section's fresh processes.
+    os.environ["KERAS_BACKEND"] = name
 
 
 def layer_variants(kernel_modes, hashed_kwargs, warnings):
@@ -200,6 +236,20 @@ def _log(print_fn, message):
 def main(argv=None, print_fn=print):
     """Runs the suite; returns the results dict (also written to --out)."""
     args, parser = parse_args(argv)
+    if args.markdown_from:
+        for line in report.markdown_backend_table(
+            [
+                json.loads(pathlib.Path(p).read_text())
+                for p in args.markdown_from
+            ]
+        ):
+            print_fn(line)
+        return None
+    if args.backend:
+        try:
+            select_backend(args.backend)
+        except ValueError as exc:
+            parser.error(str(exc))
     if args.plot_from:
         from benchmarks import plot
 
@@ -208,8 +258,16 @@ def main(argv=None, print_fn=print):
         plot.plot(results, args.plot_out)
         print_fn(f"wrote {args.plot_out}")
         return results
+    preset = config.PRESETS[args.preset]
+    missing = [name for name in args.only or () if name not in preset]
+    if missing:
+        parser.error(
+            f"the {args.preset} preset has no section {', '.join(missing)}"
+        )
     names = [
-        name for name in (args.only or config.SECTIONS) if name not in args.skip
+        name
+        for name in (args.only or config.SECTIONS)
+        if name in preset and name not in args.skip
     ]
     if args.list:
         for name in names:
@@ -244,6 +302,7 @@ def main(argv=None, print_fn=print):
             "hashed_kwargs": args.hashed_kwargs,
             "repeats": args.repeats,
             "steps": args.steps,
+            "backend": keras.backend.backend(),
         },
         "machine": report.machine_info(),
         "variants": variants,

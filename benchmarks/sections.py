@@ -78,6 +78,9 @@ def _suffix(variant):
 
 
 def _xla(xla):
+    if xla == "auto":
+        # Keras resolves it per backend; `params["jit_compile"]` says how.
+        return "jit-auto"
     return "xla" if xla else "no-xla"
 
 
@@ -153,6 +156,7 @@ def train_step(settings, variants, log):
                 except Exception as exc:  # noqa: BLE001
                     failures[label] = exc
                     continue
+                params[label]["jit_compile"] = model.jit_compile
                 runners[label] = timing.fit_runner(model, dataset, steps)
         times = _measure(runners, repeats, failures)
         for label in params:
@@ -223,6 +227,7 @@ def networks(settings, variants, log):
                     failures[label] = exc
                     continue
                 params[label]["hashed_build_s"] = build
+                params[label]["jit_compile"] = model.jit_compile
                 runners[label] = timing.fit_runner(model, dataset, steps)
             times = _measure(runners, repeats, failures)
             for label in params:
@@ -449,7 +454,7 @@ def memory(settings, variants, log):
     notes = [
         "Each model runs in a fresh process (two processes at a time): "
         "baseline_mb is the resident memory (VmRSS) after importing "
-        "TensorFlow, Keras and arbnet_keras (baseline_max_mb its peak so "
+        "the backend, Keras and arbnet_keras (baseline_max_mb its peak so "
         "far), built_mb the resident memory after building the model, "
         "peak_mb the peak resident memory (VmHWM) after compiling and "
         "fitting. The ratio compares peak_mb - baseline_mb. (ru_maxrss_mb, "

@@ -11,7 +11,12 @@ class StepTimer(keras.callbacks.Callback):
 
     On a CPU, TensorFlow runs a step synchronously, so the time between
     the ends of two consecutive batches is one step: data, forward,
-    backward and optimizer update, plus Keras' per-step overhead.
+    backward and optimizer update, plus Keras' per-step overhead. JAX
+    and PyTorch on a GPU dispatch asynchronously, but Keras turns the
+    step's logs into Python numbers before calling a callback that is
+    not `async_safe` (this one), which waits for the step's loss; the
+    next step waits for this one's update, so consecutive ends are still
+    one step apart.
     """
 
     def __init__(self):
