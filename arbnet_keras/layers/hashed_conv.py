@@ -4,7 +4,7 @@ filters come from a hash table."""
 import keras
 
 from arbnet_keras.layers.hashed_weights import HashedLayerMixin
-from arbnet_keras.layers.hashed_weights import hash_arguments
+from arbnet_keras.layers.hashed_weights import layer_hash_arguments
 
 # The hash arguments of every hashed convolution, documented once and
 # inserted into each layer's docstring.
@@ -89,23 +89,7 @@ class HashedConvMixin(HashedLayerMixin):
         position_offset=None,
         **kwargs,
     ):
-        arguments = hash_arguments(
-            hash=hash,
-            table_size=table_size,
-            compression=compression,
-            sparsity=sparsity,
-            table=table,
-            seed=seed,
-            sign=sign,
-            numbering=numbering,
-            number_zeros=number_zeros,
-            table_initializer=table_initializer,
-            table_regularizer=table_regularizer,
-            table_constraint=table_constraint,
-            kernel_mode=kernel_mode,
-            id_offset=id_offset,
-            position_offset=position_offset,
-        )
+        arguments = layer_hash_arguments(locals())
         super().__init__(
             filters=filters,
             kernel_size=kernel_size,
@@ -172,24 +156,6 @@ class HashedConvMixin(HashedLayerMixin):
                 "You must build the layer before accessing `kernel`."
             )
         return self._hashed_weight()
-
-    def enable_lora(self, *args, **kwargs):
-        raise NotImplementedError(
-            "LoRA is not supported on hashed layers: train the table."
-        )
-
-    def quantize(self, *args, **kwargs):
-        raise NotImplementedError(
-            "Quantization is not supported on hashed layers."
-        )
-
-    # The table and bias are ordinary tracked variables: Keras' default
-    # saving, not the convolution's (which saves the materialized kernel).
-    def save_own_variables(self, store):
-        keras.layers.Layer.save_own_variables(self, store)
-
-    def load_own_variables(self, store):
-        keras.layers.Layer.load_own_variables(self, store)
 
     def get_config(self):
         config = super().get_config()

@@ -10,7 +10,7 @@ from keras import regularizers
 from arbnet_keras import ops as arb_ops
 from arbnet_keras.hashing.hash_function import validate_positive_int
 from arbnet_keras.layers.hashed_weights import HashedLayerMixin
-from arbnet_keras.layers.hashed_weights import hash_arguments
+from arbnet_keras.layers.hashed_weights import layer_hash_arguments
 from arbnet_keras.layers.kernels import GraphHashKernel
 from arbnet_keras.layers.kernels import KernelCache
 
@@ -170,23 +170,7 @@ class HashedDense(HashedLayerMixin, keras.layers.Layer):
                 "compile `predict` instead. Received: inference_cache=True "
                 f"with backend {keras.backend.backend()!r}"
             )
-        arguments = hash_arguments(
-            hash=hash,
-            table_size=table_size,
-            compression=compression,
-            sparsity=sparsity,
-            table=table,
-            seed=seed,
-            sign=sign,
-            numbering=numbering,
-            number_zeros=number_zeros,
-            table_initializer=table_initializer,
-            table_regularizer=table_regularizer,
-            table_constraint=table_constraint,
-            kernel_mode=kernel_mode,
-            id_offset=id_offset,
-            position_offset=position_offset,
-        )
+        arguments = layer_hash_arguments(locals())
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self._set_hashing(arguments)
         self.units = units

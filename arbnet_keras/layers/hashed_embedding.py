@@ -6,7 +6,7 @@ from keras import ops
 
 from arbnet_keras.hashing.hash_function import validate_positive_int
 from arbnet_keras.layers.hashed_weights import HashedLayerMixin
-from arbnet_keras.layers.hashed_weights import hash_arguments
+from arbnet_keras.layers.hashed_weights import layer_hash_arguments
 
 
 @keras.saving.register_keras_serializable(package="arbnet_keras")
@@ -124,24 +124,7 @@ class HashedEmbedding(HashedLayerMixin, keras.layers.Embedding):
         validate_positive_int("output_dim", output_dim)
         if numbering is None and table is None:
             numbering = "in_out"
-        arguments = hash_arguments(
-            hash=hash,
-            table_size=table_size,
-            compression=compression,
-            sparsity=sparsity,
-            table=table,
-            seed=seed,
-            sign=sign,
-            numbering=numbering,
-            number_zeros=number_zeros,
-            table_initializer=table_initializer,
-            table_regularizer=table_regularizer,
-            table_constraint=table_constraint,
-            kernel_mode=kernel_mode,
-            id_offset=id_offset,
-            position_offset=position_offset,
-            default_hash="hashed_nets",
-        )
+        arguments = layer_hash_arguments(locals(), default_hash="hashed_nets")
         super().__init__(
             int(input_dim), int(output_dim), mask_zero=mask_zero, **kwargs
         )
@@ -170,23 +153,6 @@ class HashedEmbedding(HashedLayerMixin, keras.layers.Embedding):
             inputs = ops.cast(inputs, "int32")
         outputs = self._weight_fn.lookup(self.table_variable, inputs)
         return ops.cast(outputs, dtype=self.compute_dtype)
-
-    def enable_lora(self, *args, **kwargs):
-        raise NotImplementedError(
-            "LoRA is not supported on hashed layers: train the table."
-        )
-
-    def quantize(self, *args, **kwargs):
-        raise NotImplementedError(
-            "Quantization is not supported on hashed layers."
-        )
-
-    # The table is an ordinary tracked variable: Keras' default saving.
-    def save_own_variables(self, store):
-        keras.layers.Layer.save_own_variables(self, store)
-
-    def load_own_variables(self, store):
-        keras.layers.Layer.load_own_variables(self, store)
 
     def get_config(self):
         config = keras.layers.Layer.get_config(self)

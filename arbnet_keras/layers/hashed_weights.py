@@ -51,6 +51,39 @@ _TABLE_DEFAULTS = {
 }
 
 
+# The constructor arguments every hashed layer takes from this module.
+HASH_ARGUMENTS = (
+    "hash",
+    "table_size",
+    "compression",
+    "sparsity",
+    "table",
+    "seed",
+    "sign",
+    "numbering",
+    "number_zeros",
+    "table_initializer",
+    "table_regularizer",
+    "table_constraint",
+    "kernel_mode",
+    "id_offset",
+    "position_offset",
+)
+
+
+def layer_hash_arguments(constructor_locals, **overrides):
+    """`hash_arguments` of a layer constructor's own arguments.
+
+    Args:
+        constructor_locals: `locals()` of the layer's `__init__`, which
+            names every argument of `HASH_ARGUMENTS`.
+        **overrides: Further arguments of `hash_arguments`, such as
+            `default_hash`.
+    """
+    values = {name: constructor_locals[name] for name in HASH_ARGUMENTS}
+    return hash_arguments(**values, **overrides)
+
+
 def hash_arguments(
     hash=None,
     table_size=None,
@@ -289,6 +322,25 @@ class HashedLayerMixin:
             id_offset=self.id_offset,
             position_offset=self.position_offset,
         )
+
+    def enable_lora(self, *args, **kwargs):
+        raise NotImplementedError(
+            "LoRA is not supported on hashed layers: train the table."
+        )
+
+    def quantize(self, *args, **kwargs):
+        raise NotImplementedError(
+            "Quantization is not supported on hashed layers."
+        )
+
+    # The table and bias are ordinary tracked variables: Keras' default
+    # saving, not that of the Keras layer a hashed layer extends (which
+    # saves its materialized kernel).
+    def save_own_variables(self, store):
+        keras.layers.Layer.save_own_variables(self, store)
+
+    def load_own_variables(self, store):
+        keras.layers.Layer.load_own_variables(self, store)
 
     @property
     def table_variable(self):
