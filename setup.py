@@ -30,6 +30,9 @@ EXTRAS = {
         "mlxtend>=0.23",
     ],
     "plots": ["matplotlib>=3.7"],
+    # LiteRT runs the TFLite files of `arbnet_keras.deploy` (it replaces
+    # `tf.lite.Interpreter`).
+    "deploy": ["ai-edge-litert>=2.3"],
     "test": ["pytest>=7", "ruff", "hypothesis>=6"],
 }
 BACKENDS = ("cpu", "gpu", "jax", "torch")

@@ -15,6 +15,7 @@ _backend.select_from_command_line()
 
 from arbnet_keras import conversion
 from arbnet_keras import datasets
+from arbnet_keras import deploy
 from arbnet_keras import hashing
 from arbnet_keras import metrics
 from arbnet_keras import models
@@ -40,6 +41,7 @@ __all__ = [
     "conversion",
     "convert",
     "datasets",
+    "deploy",
     "hashing",
     "metrics",
     "models",
