@@ -46,6 +46,8 @@ from arbnet_keras.layers.kernels import GatherKernel
 from arbnet_keras.layers.kernels import GraphHashKernel
 from arbnet_keras.layers.kernels import computes_in_graph
 
+__all__ = ["FORMATS", "export", "hash_in_graph"]
+
 FORMATS = ("saved_model", "tflite")
 
 
