@@ -1,4 +1,8 @@
-"""`arbnet sweep HASH`: train one model per combination of swept values."""
+"""`arbnet sweep HASH`: train one model per combination of swept values.
+
+`arbnet sweep expansion` trains, at a fixed table, hashed networks of
+growing hidden width and dense networks of the same parameter counts.
+"""
 
 import os
 
@@ -10,6 +14,7 @@ from arbnet_keras.cli.common import add_format_argument
 from arbnet_keras.cli.common import parse_bool
 from arbnet_keras.cli.common import print_paths
 from arbnet_keras.experiments import config as config_lib
+from arbnet_keras.experiments import expansion
 from arbnet_keras.experiments import paper
 
 _HASH_HELP = {
@@ -65,6 +70,21 @@ def add_parser(subparsers):
             epilog=f"Example: {_EXAMPLES[name]}",
         )
         _add_options(sub, name)
+    sub = hashes.add_parser(
+        expansion.KIND,
+        help="HashedNets' expansion: hidden widths at a fixed table, "
+        "against dense networks of the same parameter count",
+        description=(
+            "784-H-10 networks sharing one table of --table-size entries, "
+            "for each hidden width H of --widths, and for each H the dense "
+            "network whose trainable parameters (with biases and batch "
+            "normalization) are closest. Results are appended to "
+            "OUT/results.jsonl; rerun the same command to resume."
+        ),
+        epilog="Example: arbnet sweep expansion --widths 100 300 1000 3000 "
+        "--table-size 10000 --seeds 2 --epochs 10 --out runs/expansion",
+    )
+    _add_expansion_options(sub)
     return parser
 
 
@@ -73,7 +93,7 @@ def run(args):
     # The whole spec is checked (hash parameters included) before any
     # file is written.
     spec = spec_from_args(args)
-    out = args.out or os.path.join("runs", spec.hash)
+    out = args.out or os.path.join("runs", args.hash)
     records = experiments.run_sweep(
         spec,
         out,
@@ -98,6 +118,22 @@ def spec_from_args(args):
     Raises:
         ValueError: If the arguments make no valid sweep.
     """
+    if args.hash == expansion.KIND:
+        return expansion.ExpansionSpec(
+            widths=args.widths,
+            table_size=args.table_size,
+            hash=args.hashed_by,
+            baseline=not args.no_baseline,
+            seeds=args.seeds,
+            epochs=args.epochs,
+            dataset=args.dataset,
+            normalization=args.normalization,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            momentum=args.momentum,
+            patience=args.patience,
+            factor=args.factor,
+        )
     if args.no_number_zeros and args.number_zeros is not None:
         raise ValueError(
             "Give either `--number-zeros` or `--no-number-zeros`, not both. "
@@ -187,13 +223,7 @@ def _add_options(parser, name):
         action="store_true",
         help="same as --number-zeros false",
     )
-    values.add_argument(
-        "--seeds",
-        type=int,
-        default=1,
-        help="number of seeds (0 .. SEEDS-1) of every configuration"
-        " (default: %(default)s)",
-    )
+    _add_seeds(values)
 
     model = parser.add_argument_group("model")
     add_data_arguments(model)
@@ -233,6 +263,54 @@ def _add_options(parser, name):
         help="give each weight a fixed random sign, as HashedNets",
     )
 
+    _add_training_and_output(parser)
+
+
+def _add_expansion_options(parser):
+    values = parser.add_argument_group("swept values")
+    values.add_argument(
+        "--widths",
+        type=int,
+        nargs="+",
+        default=list(expansion.DEFAULT_WIDTHS),
+        metavar="H",
+        help="hidden widths of the hashed networks (default: %(default)s)",
+    )
+    _add_seeds(values)
+    model = parser.add_argument_group("model")
+    add_data_arguments(model)
+    model.add_argument(
+        "--table-size",
+        type=int,
+        default=10000,
+        help="entries of the network's one table (default: %(default)s)",
+    )
+    model.add_argument(
+        "--hash",
+        dest="hashed_by",
+        choices=expansion.HASHES,
+        default="uniform",
+        help="hash of the hashed networks (default: %(default)s)",
+    )
+    model.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="no dense networks of the same parameter counts",
+    )
+    _add_training_and_output(parser)
+
+
+def _add_seeds(group):
+    group.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="number of seeds (0 .. SEEDS-1) of every configuration"
+        " (default: %(default)s)",
+    )
+
+
+def _add_training_and_output(parser):
     train = parser.add_argument_group("training (the paper's recipe)")
     add_backend_argument(train)
     train.add_argument(

@@ -13,13 +13,16 @@ only reads them (`plot_results`):
 
 The same from the command line: `arbnet sweep dirichlet --alpha 1e-3 1e-1
 10 --sparsity 0 0.9 --epochs 5 --out runs/dirichlet`, then `arbnet plot
-runs/dirichlet`.
+runs/dirichlet`. `ExpansionSpec` is HashedNets' expansion experiment (a
+fixed table, growing hidden widths, dense baselines of the same parameter
+count): `arbnet sweep expansion`.
 """
 
 from arbnet_keras.experiments.config import HASH_PARAMETERS
 from arbnet_keras.experiments.config import SWEEPS
 from arbnet_keras.experiments.config import SweepSpec
 from arbnet_keras.experiments.config import run_key
+from arbnet_keras.experiments.expansion import ExpansionSpec
 from arbnet_keras.experiments.paper import reproduce
 from arbnet_keras.experiments.paper import reproduce_specs
 from arbnet_keras.experiments.plots import accuracy_vs_alpha
@@ -38,6 +41,7 @@ from arbnet_keras.experiments.runner import run_one
 from arbnet_keras.experiments.runner import run_sweep
 
 __all__ = [
+    "ExpansionSpec",
     "HASH_PARAMETERS",
     "SWEEPS",
     "SweepLockedError",

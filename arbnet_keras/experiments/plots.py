@@ -20,7 +20,7 @@ import pathlib
 import numpy as np
 
 from arbnet_keras.experiments.config import RUN_FIELDS
-from arbnet_keras.experiments.config import SweepSpec
+from arbnet_keras.experiments.expansion import spec_from_dict
 from arbnet_keras.experiments.results import check_out_dir
 from arbnet_keras.experiments.results import read_results
 from arbnet_keras.experiments.results import read_spec
@@ -342,7 +342,14 @@ def results_table(records, spec=None):
         A string: for each setting that varies, a table of test accuracy
         with one row per hash value and one column per sparsity, then one
         table with every configuration's metrics and number of seeds.
+        For an expansion sweep, its table of accuracy against width.
     """
+    if getattr(spec, "kind", None) == "expansion":
+        from arbnet_keras.experiments import expansion
+
+        return "# Expansion sweep results\n\n" + expansion.results_table(
+            records, spec
+        )
     lines = ["# Sweep results", ""]
     if spec is not None:
         lines += [f"Sweep: {spec.describe()}.", ""]
@@ -471,6 +478,8 @@ def plot_results(out_dir, formats=("png",), error="std"):
         )
     spec, records = read_sweep(out_dir)
     check_out_dir(out_dir)
+    if getattr(spec, "kind", None) == "expansion":
+        return _plot_expansion(out_dir, spec, records, formats)
     hashes = {record.get("hash") for record in records}
     if spec is not None:
         hashes.add(spec.hash)
@@ -528,9 +537,10 @@ def read_sweep(out_dir):
         out_dir: A sweep's directory, or its `results.jsonl` file.
 
     Returns:
-        A tuple `(spec, records)`: the `SweepSpec` of `sweep.json`, or
-        `None` when there is none or this version cannot rebuild it, and
-        the records of `read_results(out_dir, validate=True)`.
+        A tuple `(spec, records)`: the `SweepSpec` (or `ExpansionSpec`)
+        of `sweep.json`, or `None` when there is none or this version
+        cannot rebuild it, and the records of
+        `read_results(out_dir, validate=True)`.
 
     Raises:
         ValueError: If `out_dir` holds neither results nor a sweep spec,
@@ -547,10 +557,26 @@ def read_sweep(out_dir):
     spec = None
     if spec_dict is not None:
         try:
-            spec = SweepSpec.from_dict(spec_dict)
+            spec = spec_from_dict(spec_dict)
         except (TypeError, ValueError):
             spec = None
     return spec, read_results(out_dir, validate=True)
+
+
+def _plot_expansion(out_dir, spec, records, formats):
+    from arbnet_keras.experiments import expansion
+
+    paths = []
+    if records:
+        fig = expansion.accuracy_vs_width(records, spec)
+        for fmt in formats:
+            path = out_dir / f"expansion_accuracy_vs_width.{fmt}"
+            fig.savefig(path, dpi=120 if fmt == "png" else None)
+            paths.append(path)
+    table = out_dir / TABLE_FILE
+    table.write_text(results_table(records, spec), encoding="utf-8")
+    paths.append(table)
+    return paths
 
 
 def _is_finite(value):

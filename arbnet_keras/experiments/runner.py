@@ -17,6 +17,8 @@ from arbnet_keras import training
 from arbnet_keras.experiments.config import SweepSpec
 from arbnet_keras.experiments.config import run_key
 from arbnet_keras.experiments.config import spec_differences
+from arbnet_keras.experiments.expansion import ExpansionSpec
+from arbnet_keras.experiments.expansion import spec_from_dict
 from arbnet_keras.experiments.results import TORN_SUFFIX
 from arbnet_keras.experiments.results import SweepLock
 from arbnet_keras.experiments.results import append_result
@@ -68,7 +70,7 @@ def run_sweep(
     (a lock file, `.lock`, guards it on POSIX systems).
 
     Args:
-        spec: A `SweepSpec`.
+        spec: A `SweepSpec`, or an `ExpansionSpec`.
         out_dir: Directory of the results, created if needed.
         quiet: Whether to show no progress bar and no per-epoch lines,
             only one line per run. Defaults to `False`.
@@ -103,9 +105,10 @@ def run_sweep(
     >>> records = run_sweep(spec, "runs/dirichlet")
     >>> [round(r["test_accuracy"], 3) for r in records]
     """
-    if not isinstance(spec, SweepSpec):
+    if not isinstance(spec, (SweepSpec, ExpansionSpec)):
         raise ValueError(  # noqa: TRY004
-            f"`spec` must be a `SweepSpec`. Received: spec={spec!r}"
+            "`spec` must be a `SweepSpec` or an `ExpansionSpec`. "
+            f"Received: spec={spec!r}"
         )
     if max_runs is not None and (
         isinstance(max_runs, bool)
@@ -196,7 +199,7 @@ def _run_pending(
         total=total,
         initial=skipped,
         unit="run",
-        desc=f"{spec.hash} sweep",
+        desc=f"{getattr(spec, 'kind', spec.hash)} sweep",
         # No bar when quiet, nor when standard error is not a terminal
         # (logs and CI): the per-run lines carry the progress and ETA.
         disable=True if quiet else None,
@@ -368,6 +371,8 @@ def build_model(config, input_dim, num_classes):
 
 def run_label(config, spec=None):
     """A short label of a run: its swept values and seed."""
+    if spec is not None and hasattr(spec, "run_label"):
+        return spec.run_label(config)
     parts = []
     if config["hash_param"] is not None:
         parts.append(f"{config['hash_param']}={config['hash_value']:g}")
@@ -431,6 +436,11 @@ def resolve_model(model, dataset, input_dim=None):
 
 
 def _resolve_model(spec, data_cache, data_dir):
+    if isinstance(spec, ExpansionSpec):
+        if spec.resolved:
+            return spec
+        data = _data_for(0, spec, data_cache, data_dir)
+        return spec.resolve(data.input_dim, data.num_classes)
     model = resolve_model(spec.model, spec.dataset)
     if model is None:
         data = _data_for(0, spec, data_cache, data_dir)
@@ -453,7 +463,7 @@ def _check_existing_spec(spec, out_dir, force):
     if existing is None:
         return
     try:
-        old = SweepSpec.from_dict(existing)
+        old = spec_from_dict(existing)
     except (TypeError, ValueError) as error:
         if force:
             return
@@ -463,7 +473,10 @@ def _check_existing_spec(spec, out_dir, force):
             "(--force) to replace it."
         ) from None
     if old != spec and not force:
-        changes = "; ".join(spec_differences(old, spec))
+        if type(old) is not type(spec):
+            changes = f"kind: {_kind(old)} -> {_kind(spec)}"
+        else:
+            changes = "; ".join(spec_differences(old, spec))
         raise ValueError(
             f"`out_dir` {str(out_dir)!r} already holds a different sweep "
             f"({changes}). Use a new directory, or force=True (--force) to "
@@ -471,6 +484,10 @@ def _check_existing_spec(spec, out_dir, force):
             f"the two specs share are not run again. Received: out_dir="
             f"{str(out_dir)!r}"
         )
+
+
+def _kind(spec):
+    return getattr(spec, "kind", f"{spec.hash} sweep")
 
 
 def _data_for(seed, spec, data_cache, data_dir):
