@@ -16,6 +16,7 @@ from arbnet_keras.cli.common import print_paths
 from arbnet_keras.experiments import config as config_lib
 from arbnet_keras.experiments import expansion
 from arbnet_keras.experiments import paper
+from arbnet_keras.experiments.results import read_spec
 
 _HASH_HELP = {
     "dirichlet": "Dirichlet hash, sweeping its concentration --alpha "
@@ -103,6 +104,9 @@ def run(args):
         max_runs=args.max_runs,
         data_dir=args.data_dir,
     )
+    if isinstance(spec, expansion.ExpansionSpec):
+        # As `run_sweep` resolved it from the data (the baselines' widths).
+        spec = expansion.spec_from_dict(read_spec(out))
     total = len(spec.runs())
     print(f"{len(records)} of {total} runs finished; results in {out}")
     if len(records) < total:

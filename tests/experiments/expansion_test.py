@@ -171,6 +171,11 @@ def test_command_line(tmp_path, capsys):
     assert "1 of 1 runs finished" in capsys.readouterr().out
     assert (out / "expansion_accuracy_vs_width.png").stat().st_size > 1000
     assert "| 8 |" in (out / "results.md").read_text()
+    # With baselines, whose widths the data decides.
+    with_baseline = [a for a in args if a != "--no-baseline"]
+    with_baseline[with_baseline.index(str(out))] = str(tmp_path / "base")
+    assert cli.main(with_baseline) == 0
+    assert "2 of 2 runs finished" in capsys.readouterr().out
     # Another kind of sweep in the same directory is refused.
     assert cli.main(["sweep", "uniform", "--out", str(out), "--quiet"]) == 2
     assert "already holds a different sweep" in capsys.readouterr().err
