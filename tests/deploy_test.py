@@ -214,3 +214,26 @@ def test_subclassed_model_is_refused(tmp_path):
     net(np.zeros((1, 3), "float32"))
     with pytest.raises(ValueError, match="Sequential or Functional"):
         deploy.export(net, tmp_path / "out")
+
+
+class _Mask(keras.layers.Layer):
+    def call(self, x):
+        return keras.ops.cast(keras.ops.bitwise_and(x, 6), "float32")
+
+
+def _bitwise_model():
+    """A model whose graph needs `BitwiseAnd`, which TFLite lacks."""
+    inputs = keras.Input((4,), dtype="int32")
+    return keras.Model(inputs, keras.layers.Dense(2)(_Mask()(inputs)))
+
+
+def test_tflite_falls_back_to_tf_ops_with_a_warning(tmp_path):
+    model = _bitwise_model()
+    with pytest.warns(UserWarning, match="lack BitwiseAnd.*SELECT_TF_OPS"):
+        size = deploy.export(model, tmp_path / "m.tflite", format="tflite")
+    assert size == (tmp_path / "m.tflite").stat().st_size > 0
+    with pytest.raises(Exception, match="BitwiseAnd"):
+        deploy.export(
+            model, tmp_path / "n.tflite", format="tflite", select_tf_ops=False
+        )
+    assert not (tmp_path / "n.tflite").exists()
