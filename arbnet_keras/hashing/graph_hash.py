@@ -9,10 +9,15 @@ else.
 
 Every backend computes in int32 with two's complement wrap-around (as
 XLA, TensorFlow's CPU kernels and PyTorch do), so an unsigned 32-bit value
-is carried as the int32 of the same bits. Logical right shifts mask the
-sign bits an arithmetic shift brings in. The tests check every function
-here against its NumPy counterpart on every backend.
+is carried as the int32 of the same bits. Inside `tflite_builtins()` only
+operations that TFLite has as built-ins are used (multiply, add,
+`bitwise_xor`, arithmetic right shift, floor modulo, comparisons,
+select), so an exported model computes its hash without TensorFlow
+kernels. The tests check every function here, in both forms, against its
+NumPy counterpart on every backend.
 """
+
+import contextlib
 
 import numpy as np
 from keras import ops
@@ -42,13 +47,53 @@ def _const(value):
     return ops.convert_to_tensor(_signed(value), dtype="int32")
 
 
+# Whether to write the hash with TFLite's built-in operators only (see
+# `tflite_builtins`); the bits are the same either way.
+_BUILTINS_ONLY = False
+
+
+@contextlib.contextmanager
+def tflite_builtins():
+    """Within it, graph hashes use only TFLite's built-in operators.
+
+    TFLite has no `BitwiseAnd`, `BitwiseOr` or `LeftShift`: inside this
+    context logical shifts, rotations, low bits and unsigned remainders
+    are written with floor modulo, multiplication and addition instead,
+    which gives the same bits about half as fast. `deploy.export` traces
+    the serving graph inside it; training uses the faster form.
+    """
+    global _BUILTINS_ONLY
+    previous, _BUILTINS_ONLY = _BUILTINS_ONLY, True
+    try:
+        yield
+    finally:
+        _BUILTINS_ONLY = previous
+
+
 def _shr(x, bits):
-    """Logical right shift of the int32 bit patterns `x`."""
+    """Logical right shift of the int32 bit patterns `x`, `bits` >= 1.
+
+    The arithmetic shift brings in copies of the sign bit; a mask (or,
+    with built-ins only, the remainder modulo `2**(32 - bits)`, for
+    `bits` >= 2) drops them.
+    """
+    if _BUILTINS_ONLY and bits >= 2:
+        return ops.mod(ops.right_shift(x, bits), 2 ** (32 - bits))
     return ops.bitwise_and(ops.right_shift(x, bits), (1 << (32 - bits)) - 1)
 
 
 def _rotl(x, bits):
+    if _BUILTINS_ONLY:
+        # The two parts share no bit, so `+` is `|`; int32 multiplication
+        # by `2**bits` wraps like a left shift.
+        return ops.add(ops.multiply(x, 2**bits), _shr(x, 32 - bits))
     return ops.bitwise_or(ops.left_shift(x, bits), _shr(x, 32 - bits))
+
+
+def _low_bit(x):
+    if _BUILTINS_ONLY:
+        return ops.mod(x, 2)
+    return ops.bitwise_and(x, 1)
 
 
 def split_words(ids):
@@ -60,7 +105,7 @@ def split_words(ids):
     """
     if ops.dtype(ids) == "int32":
         return ids, ops.zeros_like(ids)
-    low = ops.bitwise_and(ids, 0xFFFFFFFF)
+    low = ops.mod(ids, 2**32)
     low = ops.where(low >= 2**31, low - 2**32, low)
     high = ops.right_shift(ids, 32)
     return ops.cast(low, "int32"), ops.cast(high, "int32")
@@ -72,7 +117,9 @@ def xxh32_words(low, high, seed):
     Equal, bit for bit, to `hashed_nets.xxh32_uint64(high * 2**32 + low,
     seed)` viewed as int32.
     """
-    acc = ops.full(ops.shape(low), _signed(int(seed) + int(_P5) + 8), "int32")
+    # A scalar start broadcasts: a `full` of the keys' shape would be
+    # stored at that size by a converter that folds constants.
+    acc = _const(int(seed) + int(_P5) + 8)
     for lane in (low, high):
         acc = ops.multiply(
             _rotl(ops.add(acc, ops.multiply(lane, _const(_P3))), 17),
@@ -92,9 +139,13 @@ def unsigned_mod(digest, modulus):
         digest: int32 tensor of bit patterns.
         modulus: Python int in `[1, MAX_GRAPH_TABLE_SIZE]`.
     """
+    if _BUILTINS_ONLY:
+        # A negative int32 stands for itself plus 2**32: its remainder is
+        # corrected by `2**32 mod modulus`; no sum reaches 2**31.
+        correction = ops.where(digest < 0, 2**32 % modulus, 0)
+        return ops.mod(ops.add(ops.mod(digest, modulus), correction), modulus)
     half = ops.mod(_shr(digest, 1), modulus)
-    low_bit = ops.bitwise_and(digest, 1)
-    return ops.mod(ops.add(ops.multiply(half, 2), low_bit), modulus)
+    return ops.mod(ops.add(ops.multiply(half, 2), _low_bit(digest)), modulus)
 
 
 def hashed_nets_entries(ids, table_size, seed):
@@ -107,7 +158,7 @@ def hashed_nets_signs(ids, seed, dtype):
     """`HashedNets().signs(ids, seed)` computed in the graph, as `dtype`."""
     low, high = split_words(ids)
     digest = xxh32_words(low, high, (int(seed) ^ _SIGN_SEED_XOR) % 2**32)
-    bit = ops.cast(ops.bitwise_and(digest, 1), dtype)
+    bit = ops.cast(_low_bit(digest), dtype)
     return 1 - 2 * bit
 
 
@@ -209,5 +260,5 @@ def signs32(ids, seed, stream):
 
 def graph_signs32(ids, seed, stream, dtype):
     """`signs32` in the graph, as `dtype`."""
-    bit = ops.bitwise_and(graph_bits32(ids, seed, stream), 1)
+    bit = _low_bit(graph_bits32(ids, seed, stream))
     return 1 - 2 * ops.cast(bit, dtype)

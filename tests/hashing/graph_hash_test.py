@@ -15,6 +15,7 @@ from arbnet_keras import HashedConv2D
 from arbnet_keras import HashedDense
 from arbnet_keras import HashedEmbedding
 from arbnet_keras import hashing
+from arbnet_keras.hashing import graph_hash
 from arbnet_keras.layers import kernels
 
 RNG = np.random.default_rng(0)
@@ -31,6 +32,16 @@ TABLE_SIZES = [1, 2, 7, 1000, 2**20 + 7, 2**30]
 
 def _np(x):
     return ops.convert_to_numpy(x)
+
+
+@pytest.fixture(autouse=True, params=["fast", "tflite_builtins"])
+def ops_form(request):
+    """Every test in both forms of the graph hash: the same bits."""
+    if request.param == "fast":
+        yield request.param
+    else:
+        with graph_hash.tflite_builtins():
+            yield request.param
 
 
 @pytest.mark.parametrize("seed", SEEDS)
