@@ -40,6 +40,7 @@ from arbnet_keras import hashing
 from arbnet_keras.conversion.graph import check_graph_model
 from arbnet_keras.conversion.graph import leaf_layers
 from arbnet_keras.conversion.graph import rebuild
+from arbnet_keras.hashing import graph_hash
 from arbnet_keras.hashing.graph_hash import MAX_GRAPH_TABLE_SIZE
 from arbnet_keras.layers.hashed_weights import HashedLayerMixin
 from arbnet_keras.layers.kernels import GatherKernel
@@ -113,11 +114,15 @@ def export(model, filepath, format="saved_model", select_tf_ops="auto"):
     filepath = pathlib.Path(filepath)
     deployed = hash_in_graph(model)
     if format == "saved_model":
-        _write_saved_model(deployed, filepath)
+        # Hashes of TFLite's built-in operators only: the same bits, and
+        # a SavedModel that converts to TFLite without TensorFlow ops.
+        with graph_hash.tflite_builtins():
+            _write_saved_model(deployed, filepath)
         return _size(filepath)
     with tempfile.TemporaryDirectory() as tmp:
         saved = pathlib.Path(tmp) / "saved_model"
-        _write_saved_model(deployed, saved)
+        with graph_hash.tflite_builtins():
+            _write_saved_model(deployed, saved)
         flatbuffer = _to_tflite(saved, select_tf_ops)
     partial = filepath.with_name(f".{filepath.name}.partial")
     partial.write_bytes(flatbuffer)
