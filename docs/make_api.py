@@ -16,6 +16,8 @@ MODULES = (
     "arbnet_keras.datasets",
     "arbnet_keras.experiments",
     "arbnet_keras.tuning",
+    "arbnet_keras.deploy",
+    "arbnet_keras.saving",
 )
 
 
