@@ -86,6 +86,22 @@ def _input_shape(rank_name, config, batch=None):
     return (batch,) + spatial + (IN_CHANNELS,)
 
 
+def _keras_conv_or_skip(conv, x):
+    """Keras' own output, or a skip where this machine cannot compute it.
+
+    TensorFlow's CPU convolution supports channels-first inputs only
+    through oneDNN: with `TF_ENABLE_ONEDNN_OPTS=0` (or a CPU it does not
+    use oneDNN on) Keras' own `Conv2D` raises `UnimplementedError`, and so
+    does the hashed layer, which runs Keras' code.
+    """
+    try:
+        return _np(conv(x))
+    except Exception as error:  # TensorFlow's own error type.
+        if "NHWC" not in str(error):
+            raise
+        pytest.skip(f"Keras' own convolution fails here: {error}")
+
+
 def _x(rank_name, config, batch=3, seed=0):
     shape = _input_shape(rank_name, config, batch)
     rng = np.random.default_rng(seed)
@@ -294,10 +310,9 @@ def test_identity_hash_is_keras_conv(
     assert layer.compute_output_shape(x.shape) == conv.compute_output_shape(
         x.shape
     )
+    expected = _keras_conv_or_skip(conv, x)
     # The same Keras convolution on the same kernel.
-    np.testing.assert_allclose(
-        _np(layer(x)), _np(conv(x)), rtol=1e-5, atol=1e-6
-    )
+    np.testing.assert_allclose(_np(layer(x)), expected, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("kernel_mode", KERNEL_MODES)
