@@ -32,6 +32,9 @@ import time
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 MARKER = "@@ARBNET_MEMORY_SCALING@@"
+# Each finished batch, on standard error: a point cut short by the
+# timeout still says how far it got.
+PROGRESS = "@@ARBNET_MEMORY_SCALING_BATCH@@"
 SIZES = (316, 1000, 3162, 10000, 31623, 100000)
 TABLE_FRACTION = 0.1
 TABLE_CAP = 10**7
@@ -91,6 +94,13 @@ def probe(spec):
             # CPU seconds of all the process's threads: less sensitive
             # than wall time to other programs on a shared machine.
             self.cpu_ends.append(time.process_time())
+            progress = {
+                "batch": batch,
+                "seconds": self.ends[-1] - self.begins[-1],
+                "cpu_s": self.cpu_ends[-1],
+                "peak_mb": _status_mb("VmHWM"),
+            }
+            print(PROGRESS, json.dumps(progress), file=sys.stderr, flush=True)
 
     n, batch, steps = spec["n"], spec["batch"], spec["steps"]
     baseline = _status_mb("VmRSS")
@@ -219,6 +229,11 @@ def run_point(spec, timeout):
         record.update(json.loads(stdout.split(MARKER, 1)[1].strip()))
     else:
         record["error"] = "timed out" if timed_out else "no result"
+        record["progress"] = [
+            json.loads(line.split(PROGRESS, 1)[1])
+            for line in out.get("stderr", "").splitlines()
+            if PROGRESS in line
+        ]
         record["stderr_tail"] = out.get("stderr", "")[-3000:]
     return record
 
@@ -384,14 +399,17 @@ def table(records):
     return "\n".join(lines)
 
 
-def on_grid(spec):
-    """Whether a point is one of the grid's (default table and settings)."""
+def on_grid(spec, jit_compile=None):
+    """Whether a point is one of the grid's (default table and settings).
+
+    `jit_compile=True` asks for the grid's points measured with XLA.
+    """
+    if spec.get("jit_compile") != jit_compile:
+        return False
     if spec["model"] == "dense":
-        return "jit_compile" not in spec
-    return (
-        spec["table_size"] == table_entries(spec["n"])
-        and not spec.get("layer_kwargs")
-        and "jit_compile" not in spec
+        return True
+    return spec["table_size"] == table_entries(spec["n"]) and not spec.get(
+        "layer_kwargs"
     )
 
 
@@ -409,16 +427,18 @@ def plot(results, path):
     records = [r for r in results["records"] if r.get("peak_mb")]
     fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.4))
     styles = {
-        "dense": ("Dense", "s-", "C0"),
-        "hashed": ("HashedDense", "o-", "C1"),
+        ("dense", None): ("Dense", "s-", "C0"),
+        ("hashed", None): ("HashedDense", "o-", "C1"),
+        ("dense", True): ("Dense, XLA", "s-", "C2"),
+        ("hashed", True): ("HashedDense, XLA", "o-", "C3"),
     }
     largest = 1e5
-    for model, (label, style, color) in styles.items():
+    for (model, jit), (label, style, color) in styles.items():
         rows = sorted(
             (
                 r
                 for r in records
-                if r["spec"]["model"] == model and on_grid(r["spec"])
+                if r["spec"]["model"] == model and on_grid(r["spec"], jit)
             ),
             key=lambda r: r["spec"]["virtual_weights"],
         )
@@ -430,6 +450,15 @@ def plot(results, path):
             w, [r["peak_mb"] for r in rows], style, color=color, label=label
         )
         timed = [r for r in rows if r.get("step_s")]
+        if jit:
+            axes[1].plot(
+                [r["spec"]["virtual_weights"] for r in timed],
+                [r["step_s"] for r in timed],
+                style,
+                color=color,
+                label=f"{label}, wall",
+            )
+            continue
         axes[1].plot(
             [r["spec"]["virtual_weights"] for r in timed],
             [r["step_s"] for r in timed],
@@ -471,19 +500,26 @@ def plot(results, path):
                 lw=1,
                 label="slope 1 (linear)",
             )
-    for r in records:  # Points off the grid (such as a 2**20 table).
+    # Points off the grid, such as the 2**20-entry table.
+    others = [
+        r
+        for r in records
+        if r["spec"]["model"] == "hashed"
+        and not on_grid(r["spec"])
+        and not on_grid(r["spec"], True)
+    ]
+    for r in others:
         spec = r["spec"]
-        if spec["model"] == "hashed" and not on_grid(spec):
-            w = spec["virtual_weights"]
-            axes[0].plot(w, r["peak_mb"], "D", color="C3")
-            axes[0].annotate(
-                f"{spec['n']}x{spec['n']}, table {spec['table_size']}",
-                (w, r["peak_mb"]),
-                textcoords="offset points",
-                xytext=(-110, -16),
-                fontsize=8,
-                color="C3",
-            )
+        xla = spec.get("jit_compile")
+        axes[0].plot(
+            spec["virtual_weights"],
+            r["peak_mb"],
+            "D",
+            color="C3" if xla else "C1",
+            mfc="none",
+            label=f"{spec['n']}x{spec['n']}, table {spec['table_size']}"
+            + (", XLA" if xla else ""),
+        )
     axes[0].axhline(2048, color="grey", ls=":", lw=1)
     axes[0].set_ylabel("peak RSS of the process (MiB)")
     axes[1].set_ylabel("median step time (s), batch 64")
