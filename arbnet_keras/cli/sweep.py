@@ -1,19 +1,22 @@
 """`arbnet sweep HASH`: train one model per combination of swept values.
 
 `arbnet sweep expansion` trains, at a fixed table, hashed networks of
-growing hidden width and dense networks of the same parameter counts.
+growing hidden width and dense networks of the same parameter counts;
+`arbnet sweep convolution` perturbs a convolution written as an ArbNet.
 """
 
 import os
 
 from arbnet_keras import experiments
 from arbnet_keras import training
+from arbnet_keras.cli import shared_sweep as shared_sweep_cli
 from arbnet_keras.cli.backend import add_backend_argument
 from arbnet_keras.cli.common import add_data_arguments
 from arbnet_keras.cli.common import add_format_argument
 from arbnet_keras.cli.common import parse_bool
 from arbnet_keras.cli.common import print_paths
 from arbnet_keras.experiments import config as config_lib
+from arbnet_keras.experiments import convolution
 from arbnet_keras.experiments import expansion
 from arbnet_keras.experiments import paper
 from arbnet_keras.experiments.results import read_spec
@@ -86,6 +89,25 @@ def add_parser(subparsers):
         "--table-size 10000 --seeds 2 --epochs 10 --out runs/expansion",
     )
     _add_expansion_options(sub)
+    sub = hashes.add_parser(
+        convolution.KIND,
+        help="why convolutions work: noise and imbalance on a convolution "
+        "written as an ArbNet (Toeplitz hash), with baselines",
+        description=(
+            "A one-convolution network whose convolution is a HashedDense "
+            "with the Toeplitz hash (eq. 6 of the paper), trained with a "
+            "fraction --noise of its weights re-drawn at random "
+            "(determinism falls) and with its entries re-mapped through a "
+            "Dirichlet(--alpha) draw (balance falls), plus the baselines: "
+            "Keras' Conv2D, a uniform hash over the whole dense kernel with "
+            "the same table, and the dense MLP of the same parameter count. "
+            "Results are appended to OUT/results.jsonl; rerun the same "
+            "command to resume."
+        ),
+        epilog="Example: arbnet sweep convolution --noise 0 0.1 1 --alpha "
+        "0.01 1 100 --seeds 3 --epochs 30 --out runs/convolution",
+    )
+    _add_convolution_options(sub)
     return parser
 
 
@@ -95,6 +117,9 @@ def run(args):
     # file is written.
     spec = spec_from_args(args)
     out = args.out or os.path.join("runs", args.hash)
+    if shared_sweep_cli.wants_serve(args):
+        # A chief: the runs are handed out to `arbnet sweep-worker`s.
+        return shared_sweep_cli.run_serve(args, spec, out)
     records = experiments.run_sweep(
         spec,
         out,
@@ -104,7 +129,7 @@ def run(args):
         max_runs=args.max_runs,
         data_dir=args.data_dir,
     )
-    if isinstance(spec, expansion.ExpansionSpec):
+    if isinstance(spec, (expansion.ExpansionSpec, convolution.ConvolutionSpec)):
         # As `run_sweep` resolved it from the data (the baselines' widths).
         spec = expansion.spec_from_dict(read_spec(out))
     total = len(spec.runs())
@@ -128,6 +153,24 @@ def spec_from_args(args):
             table_size=args.table_size,
             hash=args.hashed_by,
             baseline=not args.no_baseline,
+            seeds=args.seeds,
+            epochs=args.epochs,
+            dataset=args.dataset,
+            normalization=args.normalization,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            momentum=args.momentum,
+            patience=args.patience,
+            factor=args.factor,
+        )
+    if args.hash == convolution.KIND:
+        return convolution.ConvolutionSpec(
+            noise=args.noise,
+            alpha=args.alpha,
+            baseline=not args.no_baseline,
+            filters=args.filters,
+            kernel_size=args.kernel_size,
+            strides=args.strides,
             seeds=args.seeds,
             epochs=args.epochs,
             dataset=args.dataset,
@@ -304,6 +347,48 @@ def _add_expansion_options(parser):
     _add_training_and_output(parser)
 
 
+def _add_convolution_options(parser):
+    values = parser.add_argument_group("swept values")
+    values.add_argument(
+        "--noise",
+        type=float,
+        nargs="*",
+        default=list(convolution.DEFAULT_NOISE),
+        metavar="P",
+        help="fractions of the convolution's weights re-drawn at random, "
+        "each in [0, 1]; none for no noise series (default: %(default)s)",
+    )
+    values.add_argument(
+        "--alpha",
+        type=float,
+        nargs="*",
+        default=list(convolution.DEFAULT_ALPHA),
+        metavar="A",
+        help="concentrations of the Dirichlet remap of the entries, each "
+        "> 0; none for no imbalance series (default: %(default)s)",
+    )
+    _add_seeds(values)
+    model = parser.add_argument_group("model")
+    add_data_arguments(model)
+    for name, default, text in (
+        ("filters", 8, "filters of the convolution"),
+        ("kernel-size", 5, "height and width of its filters"),
+        ("strides", 2, "its strides"),
+    ):
+        model.add_argument(
+            f"--{name}",
+            type=int,
+            default=default,
+            help=f"{text} (default: %(default)s)",
+        )
+    model.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="no Conv2D, uniform-hash and dense-MLP baselines",
+    )
+    _add_training_and_output(parser)
+
+
 def _add_seeds(group):
     group.add_argument(
         "--seeds",
@@ -393,3 +478,4 @@ def _add_training_and_output(parser):
         help="draw the figures when the sweep is done (see `arbnet plot`)",
     )
     add_format_argument(output)
+    shared_sweep_cli.add_serve_arguments(parser)

@@ -332,18 +332,25 @@ class SweepSpec:
         return ", ".join(parts)
 
 
+# Fields that only some sweeps' runs have (a convolution sweep's
+# `architecture`); a run's key covers them when it has them, so the keys
+# of runs without them are unchanged.
+OPTIONAL_RUN_FIELDS = ("architecture",)
+
+
 def run_key(config):
     """A stable key naming a run: a hash of its configuration and seed.
 
     Args:
-        config: One dict of `SweepSpec.runs()`.
+        config: One dict of `SweepSpec.runs()` (or of another spec's).
 
     Returns:
         16 hexadecimal digits, the same in every process and on every
         machine for the same configuration.
     """
+    names = RUN_FIELDS + tuple(f for f in OPTIONAL_RUN_FIELDS if f in config)
     canonical = json.dumps(
-        {name: config[name] for name in RUN_FIELDS},
+        {name: config[name] for name in names},
         sort_keys=True,
         separators=(",", ":"),
     )

@@ -40,7 +40,13 @@ def dense_params(input_dim, width, num_classes):
 
 def matched_width(table_size, width, input_dim, num_classes):
     """The dense width whose parameters are closest to the hashed net's."""
-    target = hashed_params(table_size, width, num_classes)
+    return width_for_params(
+        hashed_params(table_size, width, num_classes), input_dim, num_classes
+    )
+
+
+def width_for_params(target, input_dim, num_classes):
+    """The width of the dense `D-h-C` network closest to `target` params."""
     per_unit = input_dim + num_classes + UNIT_PARAMS
     low = max(1, (target - UNIT_PARAMS * num_classes) // per_unit)
     return min(
@@ -265,9 +271,18 @@ class ExpansionSpec:
 
 
 def spec_from_dict(config):
-    """The `SweepSpec` or `ExpansionSpec` of a `sweep.json` dict."""
-    if isinstance(config, dict) and config.get("kind") == KIND:
+    """The spec of a `sweep.json` dict, of whichever kind it holds.
+
+    A `SweepSpec`, or, by its `"kind"`, an `ExpansionSpec` or a
+    `ConvolutionSpec`.
+    """
+    from arbnet_keras.experiments import convolution
+
+    kind = config.get("kind") if isinstance(config, dict) else None
+    if kind == KIND:
         return ExpansionSpec.from_dict(config)
+    if kind == convolution.KIND:
+        return convolution.ConvolutionSpec.from_dict(config)
     return config_lib.SweepSpec.from_dict(config)
 
 

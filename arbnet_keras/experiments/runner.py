@@ -14,9 +14,11 @@ from arbnet_keras import hashing
 from arbnet_keras import metrics
 from arbnet_keras import models
 from arbnet_keras import training
+from arbnet_keras.experiments import convolution
 from arbnet_keras.experiments.config import SweepSpec
 from arbnet_keras.experiments.config import run_key
 from arbnet_keras.experiments.config import spec_differences
+from arbnet_keras.experiments.convolution import ConvolutionSpec
 from arbnet_keras.experiments.expansion import ExpansionSpec
 from arbnet_keras.experiments.expansion import spec_from_dict
 from arbnet_keras.experiments.results import TORN_SUFFIX
@@ -70,7 +72,7 @@ def run_sweep(
     (a lock file, `.lock`, guards it on POSIX systems).
 
     Args:
-        spec: A `SweepSpec`, or an `ExpansionSpec`.
+        spec: A `SweepSpec`, an `ExpansionSpec` or a `ConvolutionSpec`.
         out_dir: Directory of the results, created if needed.
         quiet: Whether to show no progress bar and no per-epoch lines,
             only one line per run. Defaults to `False`.
@@ -105,9 +107,10 @@ def run_sweep(
     >>> records = run_sweep(spec, "runs/dirichlet")
     >>> [round(r["test_accuracy"], 3) for r in records]
     """
-    if not isinstance(spec, (SweepSpec, ExpansionSpec)):
+    if not isinstance(spec, (SweepSpec, ExpansionSpec, ConvolutionSpec)):
         raise ValueError(  # noqa: TRY004
-            "`spec` must be a `SweepSpec` or an `ExpansionSpec`. "
+            "`spec` must be a `SweepSpec`, an `ExpansionSpec` or a "
+            "`ConvolutionSpec`. "
             f"Received: spec={spec!r}"
         )
     if max_runs is not None and (
@@ -199,7 +202,7 @@ def _run_pending(
         total=total,
         initial=skipped,
         unit="run",
-        desc=f"{getattr(spec, 'kind', spec.hash)} sweep",
+        desc=f"{_kind(spec)}",
         # No bar when quiet, nor when standard error is not a terminal
         # (logs and CI): the per-run lines carry the progress and ETA.
         disable=True if quiet else None,
@@ -341,6 +344,20 @@ def build_model(config, input_dim, num_classes):
     Returns:
         An uncompiled, built `keras.Model` that outputs logits.
     """
+    if config["model"] in convolution.MODELS:
+        architecture = config["architecture"]
+        param, value = config["hash_param"], config["hash_value"]
+        return models.toeplitz_cnn(
+            tuple(architecture["input_shape"]),
+            num_classes,
+            filters=architecture["filters"],
+            kernel_size=architecture["kernel_size"],
+            strides=architecture["strides"],
+            layer=config["model"].removesuffix("_cnn"),
+            noise=value if param == "noise" else 0.0,
+            alpha=value if param == "alpha" else None,
+            seed=config["seed"],
+        )
     hash = hashing.get(config["hash"])
     if config["hash_param"] is not None:
         hash = type(hash)(**{config["hash_param"]: config["hash_value"]})
@@ -436,7 +453,7 @@ def resolve_model(model, dataset, input_dim=None):
 
 
 def _resolve_model(spec, data_cache, data_dir):
-    if isinstance(spec, ExpansionSpec):
+    if isinstance(spec, (ExpansionSpec, ConvolutionSpec)):
         if spec.resolved:
             return spec
         data = _data_for(0, spec, data_cache, data_dir)
@@ -487,7 +504,8 @@ def _check_existing_spec(spec, out_dir, force):
 
 
 def _kind(spec):
-    return getattr(spec, "kind", f"{spec.hash} sweep")
+    kind = getattr(spec, "kind", None)
+    return f"{kind or spec.hash} sweep"
 
 
 def _data_for(seed, spec, data_cache, data_dir):

@@ -31,6 +31,7 @@ from arbnet_keras.hashing.kernel_index import kernel_index
 from arbnet_keras.hashing.kmeans import KMeans
 from arbnet_keras.hashing.modulus import Modulus
 from arbnet_keras.hashing.neighborhood import Neighborhood
+from arbnet_keras.hashing.perturbed import Perturbed
 from arbnet_keras.hashing.toeplitz import Toeplitz
 from arbnet_keras.hashing.uniform import Uniform
 
@@ -42,6 +43,7 @@ ALL_OBJECTS = (
     KMeans,
     Modulus,
     Neighborhood,
+    Perturbed,
     Toeplitz,
     Uniform,
 )
@@ -156,6 +158,7 @@ __all__ = [
     "Modulus",
     "NUMBERINGS",
     "Neighborhood",
+    "Perturbed",
     "Toeplitz",
     "Uniform",
     "deserialize",

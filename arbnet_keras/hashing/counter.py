@@ -24,6 +24,9 @@ STREAM_ZERO = 2
 STREAM_SIGN = 3
 STREAM_TABLE = 4
 STREAM_COIN = 5
+# `Perturbed`'s noise: which weights are re-drawn, and their new entries.
+STREAM_NOISE = 6
+STREAM_NOISE_ENTRY = 7
 
 
 def _mix(x):

@@ -1,4 +1,4 @@
-"""Model factories: the paper's MLP ArbNets, a CNN ArbNet, their baselines."""
+"""Model factories: the paper's MLP ArbNets, CNN ArbNets, their baselines."""
 
 from arbnet_keras.models.hashed_cnn import hashed_cnn
 from arbnet_keras.models.hashed_mlp import BN_EPSILON
@@ -10,6 +10,7 @@ from arbnet_keras.models.paper import CIFAR10_HIDDEN_UNITS
 from arbnet_keras.models.paper import MNIST_HIDDEN_UNITS
 from arbnet_keras.models.paper import cifar10_mlp
 from arbnet_keras.models.paper import mnist_mlp
+from arbnet_keras.models.toeplitz_cnn import toeplitz_cnn
 
 __all__ = [
     "BN_EPSILON",
@@ -22,4 +23,5 @@ __all__ = [
     "hashed_mlp",
     "mnist_mlp",
     "table_entropy",
+    "toeplitz_cnn",
 ]
