@@ -1,11 +1,15 @@
-"""The paper's four claims, tested on sweep results with rank correlations.
+"""The paper's claims, tested on sweep results with rank correlations.
 
 The ArbNets paper claims (section 5) that test accuracy
 
 1. rises with the Dirichlet `alpha` at every sparsity,
 2. rises more when the weights are not sparse,
 3. falls as the Neighborhood `radius` grows,
-4. falls less when the weights are sparse.
+4. falls less when the weights are sparse;
+
+and it explains (sections 5.2 and 6) that convolutions work because their
+hash is deterministic and balanced, which a convolution sweep tests as two
+more claims: accuracy falls with the noise `p` and rises with `alpha`.
 
 `claim_report` measures each from the records of `arbnet sweep`: the
 Spearman rank correlation between the parameter and test accuracy over all
@@ -128,13 +132,20 @@ def _trend_claim(claim, rows, sign):
     }
 
 
-def claim_report(dirichlet_records=(), neighborhood_records=()):
-    """Tests the paper's four claims on sweep records.
+def claim_report(
+    dirichlet_records=(), neighborhood_records=(), convolution_records=()
+):
+    """Tests the paper's four claims, and its explanation, on sweep records.
 
     Args:
         dirichlet_records: Records of one Dirichlet sweep setting (one
             dataset, numbering, ...), several sparsities.
         neighborhood_records: Likewise for a Neighborhood sweep.
+        convolution_records: Records of a convolution sweep
+            (`ConvolutionSpec`): its Toeplitz runs test the explanation
+            of section 6, that accuracy falls with the noise `p`
+            (determinism) and rises with `alpha` (balance); its baselines
+            are left out.
 
     Returns:
         A list of dicts with `claim`, `supported` (True, False, or None
@@ -156,7 +167,23 @@ def claim_report(dirichlet_records=(), neighborhood_records=()):
             )
         )
         claims.append(_compare(rows, "fall", "radius"))
+    for param, sign, claim in CONVOLUTION_CLAIMS:
+        records = [
+            r
+            for r in convolution_records
+            if r.get("hash") == "toeplitz" and r.get("hash_param") == param
+        ]
+        if records:
+            claims.append(_trend_claim(claim, trends(records, param), sign))
     return claims
+
+
+# The explanation of sections 5.2 and 6, as trends of a convolution sweep:
+# (swept parameter, claimed sign of the trend, claim).
+CONVOLUTION_CLAIMS = (
+    ("noise", -1, "convolution: accuracy falls with noise p (determinism)"),
+    ("alpha", 1, "convolution: accuracy rises with alpha (balance)"),
+)
 
 
 def _compare(rows, kind, param):

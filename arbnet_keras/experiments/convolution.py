@@ -139,7 +139,9 @@ class ConvolutionSpec:
                 )
             set_(
                 "input_shape",
-                tuple(config_lib._positive_int("input_shape", d) for d in shape),
+                tuple(
+                    config_lib._positive_int("input_shape", d) for d in shape
+                ),
             )
         if self.num_classes is not None:
             set_(
@@ -351,3 +353,191 @@ def _optional_values(name, value, check):
     ):
         return ()
     return config_lib._values(name, value, check)
+
+
+def summarize(records, spec=None):
+    """One row per configuration of a convolution sweep, in a fixed order.
+
+    Args:
+        records: The sweep's records.
+        spec: Its `ConvolutionSpec`, or `None` (then every configuration
+            found in the records is listed).
+
+    Returns:
+        A list of dicts: `label`, `model`, `param` (`"noise"`, `"alpha"`
+        or `None`), `value`, `test_accuracy` (list over seeds),
+        `train_accuracy` (list), `entropy` (mean, nats, or `None`) and
+        `params` (trainable parameters).
+    """
+    groups = {}
+    for record in records:
+        if (
+            record.get("model") not in BASELINES
+            and record.get("model") not in MODELS
+        ):
+            continue
+        key = (record["model"], record.get("hash_param"), record["hash_value"])
+        groups.setdefault(key, []).append(record)
+
+    def order(key):
+        model, param, value = key
+        rank = list(BASELINES).index(model) if model in BASELINES else 9
+        if param is not None:
+            rank = 10 if param == "noise" else 20
+        return (rank, value or 0.0)
+
+    if spec is not None:
+        wanted = []
+        if spec.baseline:
+            wanted += [(model, None, None) for model in BASELINES]
+        wanted += [("toeplitz_cnn", "noise", p) for p in spec.noise]
+        wanted += [("toeplitz_cnn", "alpha", a) for a in spec.alpha]
+        keys = wanted + sorted(set(groups) - set(wanted), key=order)
+    else:
+        keys = sorted(groups, key=order)
+    rows = []
+    for model, param, value in keys:
+        group = groups.get((model, param, value), [])
+        entropies = [
+            r["entropy"] for r in group if r.get("entropy") is not None
+        ]
+        if param is not None:
+            label = f"Toeplitz, {param} = {value:g}"
+        else:
+            label = BASELINES.get(model, model)
+        rows.append(
+            {
+                "label": label,
+                "model": model,
+                "param": param,
+                "value": value,
+                "test_accuracy": _values(group, "test_accuracy"),
+                "train_accuracy": _values(group, "train_accuracy"),
+                "entropy": (
+                    sum(entropies) / len(entropies) if entropies else None
+                ),
+                "params": group[0].get("num_params") if group else None,
+            }
+        )
+    return rows
+
+
+def results_table(records, spec=None):
+    """A Markdown table: test accuracy of every configuration, mean ± std."""
+    lines = []
+    if spec is not None:
+        lines += [f"Sweep: {spec.describe()}.", ""]
+    lines += [
+        "| configuration | trainable params | table entropy (nats) | test "
+        "accuracy | train accuracy | seeds |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for row in summarize(records, spec):
+        entropy = row["entropy"]
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    row["label"],
+                    "" if row["params"] is None else f"{row['params']:,}",
+                    "" if entropy is None else f"{entropy:.2f}",
+                    _mean_std(row["test_accuracy"]),
+                    _mean_std(row["train_accuracy"]),
+                    str(len(row["test_accuracy"])),
+                ]
+            )
+            + " |"
+        )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def accuracy_figure(records, spec=None):
+    """Figure: test accuracy against noise, and against balance.
+
+    Left, the noise series against `p` (a linear scale below 0.01, log
+    above); right, the imbalance series against the table's entropy (each
+    point labelled with its `alpha`), with the unperturbed convolution as
+    the balanced end. Both panels show the baselines as horizontal bands
+    (mean ± std over seeds). Error bars: standard deviation over seeds.
+    """
+    from arbnet_keras.experiments.plots import _figure_class
+
+    rows = [r for r in summarize(records, spec) if r["test_accuracy"]]
+    figure = _figure_class()(figsize=(11, 4.2))
+    noise_ax = figure.add_subplot(1, 2, 1)
+    alpha_ax = figure.add_subplot(1, 2, 2, sharey=noise_ax)
+    noise = [r for r in rows if r["param"] == "noise"]
+    alpha = [r for r in rows if r["param"] == "alpha"]
+    if noise:
+        noise_ax.errorbar(
+            [r["value"] for r in noise],
+            [_mean(r["test_accuracy"]) for r in noise],
+            yerr=[_std(r["test_accuracy"]) for r in noise],
+            fmt="o-",
+            capsize=3,
+            label="Toeplitz ArbNet, noise p",
+        )
+    balanced = [r for r in noise if r["value"] == 0.0]
+    points = alpha + balanced
+    if points:
+        alpha_ax.errorbar(
+            [r["entropy"] for r in points],
+            [_mean(r["test_accuracy"]) for r in points],
+            yerr=[_std(r["test_accuracy"]) for r in points],
+            fmt="o",
+            capsize=3,
+            label="Toeplitz ArbNet, Dirichlet remap",
+        )
+        for r in points:
+            text = "p=0" if r["param"] == "noise" else f"α={r['value']:g}"
+            alpha_ax.annotate(
+                text,
+                (r["entropy"], _mean(r["test_accuracy"])),
+                textcoords="offset points",
+                xytext=(4, 4),
+                fontsize=8,
+            )
+    colors = ("tab:green", "tab:red", "tab:gray")
+    for ax in (noise_ax, alpha_ax):
+        for row, color in zip([r for r in rows if r["param"] is None], colors):
+            mean, std = _mean(row["test_accuracy"]), _std(row["test_accuracy"])
+            ax.axhline(mean, color=color, linestyle="--", label=row["label"])
+            ax.axhspan(mean - std, mean + std, color=color, alpha=0.12)
+        ax.grid(True, alpha=0.3)
+    noise_ax.set_xscale("symlog", linthresh=0.01)
+    # p = 0 sits at the left edge, not in the middle of a negative half.
+    noise_ax.set_xlim(-0.002, 1.5)
+    noise_ax.set_xlabel("noise p (fraction of weights re-drawn)")
+    noise_ax.set_ylabel("test accuracy (mean ± std over seeds)")
+    noise_ax.set_title("Determinism: noise on the Toeplitz hash")
+    alpha_ax.set_xlabel("table entropy (nats); higher is more balanced")
+    alpha_ax.set_title("Balance: Dirichlet remap of its entries")
+    noise_ax.legend(fontsize=8, loc="lower left")
+    dataset = spec.dataset if spec is not None else ""
+    figure.suptitle(f"Why convolutions work, on {dataset}".strip())
+    figure.tight_layout()
+    return figure
+
+
+def _values(records, name):
+    return [r[name] for r in records if isinstance(r.get(name), (int, float))]
+
+
+def _mean(values):
+    return sum(values) / len(values)
+
+
+def _std(values):
+    if len(values) < 2:
+        return 0.0
+    mean = _mean(values)
+    return (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+
+
+def _mean_std(values):
+    if not values:
+        return ""
+    if len(values) == 1:
+        return f"{values[0]:.4f}"
+    return f"{_mean(values):.4f} ± {_std(values):.4f}"

@@ -366,7 +366,7 @@ def results_table(records, spec):
     return "\n".join(lines)
 
 
-def accuracy_vs_width(records, spec):
+def accuracy_figure(records, spec):
     """Figure: test accuracy against hidden width, hashed and dense."""
     from arbnet_keras.experiments.plots import _figure_class
 

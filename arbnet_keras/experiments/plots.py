@@ -478,8 +478,8 @@ def plot_results(out_dir, formats=("png",), error="std"):
         )
     spec, records = read_sweep(out_dir)
     check_out_dir(out_dir)
-    if getattr(spec, "kind", None) == "expansion":
-        return _plot_expansion(out_dir, spec, records, formats)
+    if getattr(spec, "kind", None) in ("expansion", "convolution"):
+        return _plot_spec_kind(out_dir, spec, records, formats)
     hashes = {record.get("hash") for record in records}
     if spec is not None:
         hashes.add(spec.hash)
@@ -563,18 +563,24 @@ def read_sweep(out_dir):
     return spec, read_results(out_dir, validate=True)
 
 
-def _plot_expansion(out_dir, spec, records, formats):
+def _plot_spec_kind(out_dir, spec, records, formats):
+    """The figure and table of an expansion or convolution sweep."""
+    from arbnet_keras.experiments import convolution
     from arbnet_keras.experiments import expansion
 
+    module, name = {
+        "expansion": (expansion, "expansion_accuracy_vs_width"),
+        "convolution": (convolution, "convolution_accuracy"),
+    }[spec.kind]
     paths = []
     if records:
-        fig = expansion.accuracy_vs_width(records, spec)
+        fig = module.accuracy_figure(records, spec)
         for fmt in formats:
-            path = out_dir / f"expansion_accuracy_vs_width.{fmt}"
+            path = out_dir / f"{name}.{fmt}"
             fig.savefig(path, dpi=120 if fmt == "png" else None)
             paths.append(path)
     table = out_dir / TABLE_FILE
-    table.write_text(results_table(records, spec), encoding="utf-8")
+    table.write_text(module.results_table(records, spec), encoding="utf-8")
     paths.append(table)
     return paths
 
