@@ -29,6 +29,7 @@ from arbnet_keras.version import __version__
 # One line per subcommand, in the order `arbnet --help` lists them.
 COMMANDS = (
     "arbnet_keras.cli.sweep",
+    "arbnet_keras.cli.shared_sweep",
     "arbnet_keras.cli.plot",
     "arbnet_keras.cli.table",
     "arbnet_keras.cli.reproduce",

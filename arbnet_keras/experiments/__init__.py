@@ -15,7 +15,10 @@ The same from the command line: `arbnet sweep dirichlet --alpha 1e-3 1e-1
 10 --sparsity 0 0.9 --epochs 5 --out runs/dirichlet`, then `arbnet plot
 runs/dirichlet`. `ExpansionSpec` is HashedNets' expansion experiment (a
 fixed table, growing hidden widths, dense baselines of the same parameter
-count): `arbnet sweep expansion`.
+count): `arbnet sweep expansion`. `serve_sweep` and `run_sweep_worker`
+share one sweep between processes or machines (a KerasTuner chief hands
+the runs out to workers): `arbnet sweep ... --serve` and
+`arbnet sweep-worker`.
 """
 
 from arbnet_keras.experiments.config import HASH_PARAMETERS
@@ -39,6 +42,8 @@ from arbnet_keras.experiments.results import read_results
 from arbnet_keras.experiments.runner import build_model
 from arbnet_keras.experiments.runner import run_one
 from arbnet_keras.experiments.runner import run_sweep
+from arbnet_keras.experiments.shared_sweep import run_sweep_worker
+from arbnet_keras.experiments.shared_sweep import serve_sweep
 
 __all__ = [
     "ExpansionSpec",
@@ -61,5 +66,7 @@ __all__ = [
     "run_key",
     "run_one",
     "run_sweep",
+    "run_sweep_worker",
+    "serve_sweep",
     "summarize",
 ]
