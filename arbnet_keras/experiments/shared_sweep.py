@@ -27,7 +27,7 @@ exclusively (one chief per directory) and the sweep lock `.lock`
 shared, and each worker holds `.lock` shared while it runs a run. A
 single-process `run_sweep` takes `.lock` exclusively, so it is refused
 while a chief serves the directory or a worker is in the middle of a
-run, and a chief or a worker is refused while it runs.
+run, and while it runs a chief is refused and a worker stops.
 
 Workers that die: each worker sends, while it runs a run, a heartbeat
 naming its trial every `heartbeat_interval` seconds. A running trial that
@@ -53,8 +53,8 @@ Example (a chief and two workers, each its own process, on one machine;
 on several, give the chief an address the workers reach, and the
 workers the shared directory):
 
->>> # Process 1, the chief (port 0: a free port, printed and passed to
->>> # `on_listen`):
+>>> # Process 1, the chief (`port=0` would pick a free port, printed and
+>>> # passed to `on_listen`):
 >>> spec = SweepSpec("dirichlet", alpha=[0.01, 1], seeds=2, epochs=2)
 >>> report = serve_sweep(spec, "runs/shared", port=8000, min_workers=2)
 >>> # Processes 2 and 3, the workers:
@@ -369,6 +369,7 @@ def run_sweep_worker(
         ValueError: On an invalid argument, if `out_dir` has no readable
             `sweep.json`, or if the chief hands out runs of another sweep.
         ChiefUnreachableError: If the chief did not answer in time.
+        SweepLockedError: If a single-process sweep writes to `out_dir`.
         ImportError: If keras-tuner or TensorBoard is missing.
 
     Example:
@@ -748,8 +749,8 @@ def _classes():
                     # The score goes to the chief with `end_trial`.
                     self.run_trial(trial)
                     trial.status = TrialStatus.COMPLETED
-                except keras_tuner.errors.FatalError:
-                    raise
+                except (keras_tuner.errors.FatalError, SweepLockedError):
+                    raise  # The worker stops; its run goes to another.
                 except Exception:
                     # `_RunTaker` printed the error in one line; the chief
                     # keeps the traceback as the trial's message.

@@ -319,6 +319,60 @@ class TestFailures:
         assert sorted(raw_keys(out)) == sorted(keys)
 
 
+class TestRunTaker:
+    """A worker's side of one run, without a chief."""
+
+    @pytest.fixture
+    def taker(self, tmp_path):
+        from arbnet_keras.experiments.results import write_spec
+
+        write_spec(tmp_path, tiny_spec().to_dict())
+        taker = shared_sweep._RunTaker(tmp_path, None, 0, lambda line: None)
+        taker.load_spec()
+        return taker
+
+    def test_a_recorded_run_is_not_trained(self, taker, monkeypatch):
+        config = tiny_spec().runs()[3]
+        append_result(taker.out_dir, fake_record(config, 0.25))
+
+        def no_training(*args, **kwargs):
+            pytest.fail("A recorded run was trained again.")
+
+        monkeypatch.setattr(runner, "run_one", no_training)
+        assert taker.take(run_key(config)) == (0.25, False)
+        assert taker.found == [run_key(config)]
+        assert raw_keys(taker.out_dir) == [run_key(config)]
+
+    def test_a_run_recorded_meanwhile_is_not_recorded_twice(
+        self, taker, monkeypatch
+    ):
+        config = tiny_spec().runs()[1]
+
+        def other_worker_first(config, data, *, key=None, verbose=0):
+            # Another worker records the run while this one trains it.
+            append_result(taker.out_dir, fake_record(config, 0.75))
+            return fake_record(config, 0.5)
+
+        monkeypatch.setattr(runner, "run_one", other_worker_first)
+        assert taker.take(run_key(config)) == (0.75, True)
+        assert taker.duplicates == [run_key(config)]
+        records = read_results(taker.out_dir, unique=False)
+        assert [r["test_accuracy"] for r in records] == [0.75]
+
+    def test_a_single_process_sweep_stops_the_worker(self, taker):
+        with SweepLock(taker.out_dir):
+            with pytest.raises(SweepLockedError, match="no worker may write"):
+                taker.take(run_key(tiny_spec().runs()[0]))
+
+    def test_a_run_of_another_sweep_stops_the_worker(self, taker):
+        from keras_tuner.errors import FatalError
+
+        with pytest.raises(FatalError, match="not runs of"):
+            taker.take("0123456789abcdef")
+        with pytest.raises(ValueError, match="not runs of"):
+            taker.check_keys(["0123456789abcdef"])
+
+
 def _chief_runs(port):
     """The run keys of the chief's search space, asked over gRPC."""
     import grpc
