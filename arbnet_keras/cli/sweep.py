@@ -167,6 +167,7 @@ def spec_from_args(args):
         return convolution.ConvolutionSpec(
             noise=args.noise,
             alpha=args.alpha,
+            merge=args.merge,
             baseline=not args.no_baseline,
             filters=args.filters,
             kernel_size=args.kernel_size,
@@ -366,6 +367,16 @@ def _add_convolution_options(parser):
         metavar="A",
         help="concentrations of the Dirichlet remap of the entries, each "
         "> 0; none for no imbalance series (default: %(default)s)",
+    )
+    values.add_argument(
+        "--merge",
+        type=int,
+        nargs="*",
+        default=[],
+        metavar="K",
+        help="numbers of entries of even merges of the convolution's "
+        "entries (a control of the imbalance series: fewer entries, still "
+        "balanced) (default: none)",
     )
     _add_seeds(values)
     model = parser.add_argument_group("model")

@@ -19,13 +19,19 @@ network (`models.toeplitz_cnn`: a 5x5 convolution written as a
   entropy, falls). Even a large `alpha` merges some entries (a random map
   of the table onto itself leaves about 1/e of it unused), so the
   unperturbed convolution (`p = 0`) is the balanced end of both series.
+- **merge** `k` (a control of the imbalance series, off by default): the
+  entries are merged evenly into `k` (their number modulo `k`), so the
+  table loses entries as under a small `alpha`, but stays balanced. At
+  the same number of used entries, the gap between a merge and a
+  Dirichlet remap is what imbalance costs beyond the lost entries.
 - baselines: Keras' `Conv2D` (the same function as `p = 0`), a uniform
   hash over the whole dense kernel with the same table (sharing with
   neither locality nor structure), and the paper's dense MLP with one
   hidden layer of the same trainable parameter count.
 
 Records are ordinary sweep records (`run_one`): the Toeplitz runs have
-`hash="toeplitz"` and `hash_param` `"noise"` or `"alpha"`; every run has
+`hash="toeplitz"` and `hash_param` `"noise"`, `"alpha"` or `"merge"`;
+every run has
 an `architecture` field (filters, kernel size, strides, image shape).
 """
 
@@ -71,6 +77,9 @@ class ConvolutionSpec:
             to `(0, 0.01, 0.03, 0.1, 0.3, 1)`.
         alpha: Concentrations of the Dirichlet remap, each positive; empty
             for no imbalance series. Defaults to `(0.01, 0.1, 1, 100)`.
+        merge: Numbers of entries of the even merges, each positive and
+            at most the table's size; empty (the default) for none.
+            Defaults to `()`.
         baseline: Whether to train the three baselines (`BASELINES`).
             Defaults to `True`.
         filters: Filters of the convolution. Defaults to `8`.
@@ -96,6 +105,7 @@ class ConvolutionSpec:
 
     noise: tuple = DEFAULT_NOISE
     alpha: tuple = DEFAULT_ALPHA
+    merge: tuple = ()
     baseline: bool = True
     filters: int = 8
     kernel_size: int = 5
@@ -121,12 +131,16 @@ class ConvolutionSpec:
             "alpha",
             _optional_values("alpha", self.alpha, config_lib._positive_float),
         )
+        set_(
+            "merge",
+            _optional_values("merge", self.merge, config_lib._positive_int),
+        )
         set_("baseline", config_lib._bool("baseline", self.baseline))
-        if not (self.noise or self.alpha or self.baseline):
+        if not (self.noise or self.alpha or self.merge or self.baseline):
             raise ValueError(
-                "A convolution sweep needs some runs: give `noise` or "
-                "`alpha` values, or `baseline=True`. Received: noise=(), "
-                "alpha=(), baseline=False"
+                "A convolution sweep needs some runs: give `noise`, `alpha` "
+                "or `merge` values, or `baseline=True`. Received: "
+                "noise=(), alpha=(), merge=(), baseline=False"
             )
         for name in ("filters", "kernel_size", "strides"):
             set_(name, config_lib._positive_int(name, getattr(self, name)))
@@ -197,7 +211,14 @@ class ConvolutionSpec:
                 "image of 1 or 3 channels. Received: "
                 f"dataset={self.dataset!r}"
             )
-        return self.replace(input_shape=shape, num_classes=num_classes)
+        resolved = self.replace(input_shape=shape, num_classes=num_classes)
+        too_large = [k for k in self.merge if k > resolved.table_size]
+        if too_large:
+            raise ValueError(
+                "`merge` values must be at most the table's size, "
+                f"{resolved.table_size}. Received: merge={list(self.merge)}"
+            )
+        return resolved
 
     @property
     def table_size(self):
@@ -238,6 +259,10 @@ class ConvolutionSpec:
             runs += [
                 self._run("toeplitz_cnn", "toeplitz", seed, "alpha", a)
                 for a in self.alpha
+            ]
+            runs += [
+                self._run("toeplitz_cnn", "toeplitz", seed, "merge", k)
+                for k in self.merge
             ]
         return runs
 
@@ -317,6 +342,10 @@ class ConvolutionSpec:
             f"{self.kernel_size}x{self.kernel_size}, stride {self.strides})",
             f"noise={config_lib._fmt_list(self.noise)}",
             f"alpha={config_lib._fmt_list(self.alpha)}",
+        ]
+        if self.merge:
+            parts.append(f"merge={config_lib._fmt_list(self.merge)}")
+        parts += [
             f"baseline={self.baseline}",
             f"seeds={self.seeds}",
             f"epochs={self.epochs}",
@@ -383,7 +412,7 @@ def summarize(records, spec=None):
         model, param, value = key
         rank = list(BASELINES).index(model) if model in BASELINES else 9
         if param is not None:
-            rank = 10 if param == "noise" else 20
+            rank = {"noise": 10, "alpha": 20}.get(param, 30)
         return (rank, value or 0.0)
 
     if spec is not None:
@@ -392,6 +421,7 @@ def summarize(records, spec=None):
             wanted += [(model, None, None) for model in BASELINES]
         wanted += [("toeplitz_cnn", "noise", p) for p in spec.noise]
         wanted += [("toeplitz_cnn", "alpha", a) for a in spec.alpha]
+        wanted += [("toeplitz_cnn", "merge", k) for k in spec.merge]
         keys = wanted + sorted(set(groups) - set(wanted), key=order)
     else:
         keys = sorted(groups, key=order)
@@ -469,6 +499,7 @@ def accuracy_figure(records, spec=None):
     alpha_ax = figure.add_subplot(1, 2, 2, sharey=noise_ax)
     noise = [r for r in rows if r["param"] == "noise"]
     alpha = [r for r in rows if r["param"] == "alpha"]
+    merge = [r for r in rows if r["param"] == "merge"]
     if noise:
         noise_ax.errorbar(
             [r["value"] for r in noise],
@@ -480,24 +511,40 @@ def accuracy_figure(records, spec=None):
         )
     balanced = [r for r in noise if r["value"] == 0.0]
     points = alpha + balanced
+    handles = []
     if points:
-        alpha_ax.errorbar(
-            [r["entropy"] for r in points],
-            [_mean(r["test_accuracy"]) for r in points],
-            yerr=[_std(r["test_accuracy"]) for r in points],
-            fmt="o",
-            capsize=3,
-            label="Toeplitz ArbNet, Dirichlet remap",
-        )
-        for r in points:
-            text = "p=0" if r["param"] == "noise" else f"α={r['value']:g}"
-            alpha_ax.annotate(
-                text,
-                (r["entropy"], _mean(r["test_accuracy"])),
-                textcoords="offset points",
-                xytext=(4, 4),
-                fontsize=8,
+        handles.append(
+            alpha_ax.errorbar(
+                [r["entropy"] for r in points],
+                [_mean(r["test_accuracy"]) for r in points],
+                yerr=[_std(r["test_accuracy"]) for r in points],
+                fmt="o",
+                capsize=3,
+                label="Toeplitz ArbNet, Dirichlet remap",
             )
+        )
+    if merge:
+        handles.append(
+            alpha_ax.errorbar(
+                [r["entropy"] for r in merge],
+                [_mean(r["test_accuracy"]) for r in merge],
+                yerr=[_std(r["test_accuracy"]) for r in merge],
+                fmt="s",
+                capsize=3,
+                label="Toeplitz ArbNet, even merge into k entries",
+            )
+        )
+    for r in points + merge:
+        text = {"noise": "p=0", "alpha": f"α={r['value']:g}"}.get(
+            r["param"], f"k={r['value']:g}"
+        )
+        alpha_ax.annotate(
+            text,
+            (r["entropy"], _mean(r["test_accuracy"])),
+            textcoords="offset points",
+            xytext=(4, 4),
+            fontsize=8,
+        )
     colors = ("tab:green", "tab:red", "tab:gray")
     for ax in (noise_ax, alpha_ax):
         for row, color in zip([r for r in rows if r["param"] is None], colors):
@@ -514,6 +561,8 @@ def accuracy_figure(records, spec=None):
     alpha_ax.set_xlabel("table entropy (nats); higher is more balanced")
     alpha_ax.set_title("Balance: Dirichlet remap of its entries")
     noise_ax.legend(fontsize=8, loc="lower left")
+    if merge:
+        alpha_ax.legend(handles=handles, fontsize=8, loc="lower right")
     dataset = spec.dataset if spec is not None else ""
     figure.suptitle(f"Why convolutions work, on {dataset}".strip())
     figure.tight_layout()

@@ -356,6 +356,7 @@ def build_model(config, input_dim, num_classes):
             layer=config["model"].removesuffix("_cnn"),
             noise=value if param == "noise" else 0.0,
             alpha=value if param == "alpha" else None,
+            merge=value if param == "merge" else None,
             seed=config["seed"],
         )
     hash = hashing.get(config["hash"])

@@ -9,6 +9,7 @@ from arbnet_keras.hashing import counter
 from arbnet_keras.hashing import graph_hash
 from arbnet_keras.hashing.hash_function import HashFunction
 from arbnet_keras.hashing.hash_function import validate_hash_arguments
+from arbnet_keras.hashing.hash_function import validate_positive_int
 
 
 @keras.saving.register_keras_serializable(package="arbnet_keras")
@@ -33,7 +34,9 @@ class Perturbed(HashFunction):
       remap such as `Dirichlet(alpha)` concentrates the entries on fewer,
       unequally loaded ones (balance falls as `alpha` does). The remap
       hashes the base's entry numbers as identifiers, with the same
-      `table_size` and `seed`.
+      `seed`, into `remap_size` entries (the whole table by default):
+      `remap=Modulus(), remap_size=k` merges the entries into `k` evenly
+      loaded ones, fewer parameters without imbalance.
 
     The remap is applied first, then the noise. The index is stored by the
     layers (it is not computed in the graph).
@@ -45,10 +48,14 @@ class Perturbed(HashFunction):
             re-drawn uniformly, in `[0, 1]`. Defaults to `0.0`.
         remap: Hash function applied to the base's entries, or `None` for
             none. Defaults to `None`.
+        remap_size: Number of entries the remap maps into, at most the
+            table's size, or `None` for the table's size. Only with
+            `remap`. Defaults to `None`.
 
     Raises:
-        ValueError: If `noise` is not in `[0, 1]`, or `base` or `remap`
-            is not a hash function.
+        ValueError: If `noise` is not in `[0, 1]`, `base` or `remap` is
+            not a hash function, or `remap_size` is not a positive integer
+            (or is given without `remap`).
 
     Example:
 
@@ -60,7 +67,7 @@ class Perturbed(HashFunction):
     True
     """
 
-    def __init__(self, base, noise=0.0, remap=None):
+    def __init__(self, base, noise=0.0, remap=None, remap_size=None):
         from arbnet_keras import hashing
 
         self.base = _hash_argument("base", base, hashing)
@@ -82,6 +89,14 @@ class Perturbed(HashFunction):
         self.remap = (
             None if remap is None else _hash_argument("remap", remap, hashing)
         )
+        if remap_size is not None:
+            if remap is None:
+                raise ValueError(
+                    "`remap_size` needs a `remap`. Received: remap=None, "
+                    f"remap_size={remap_size!r}"
+                )
+            remap_size = validate_positive_int("remap_size", remap_size)
+        self.remap_size = remap_size
 
     @property
     def sets_table_size(self):
@@ -108,7 +123,13 @@ class Perturbed(HashFunction):
 
     def _perturb(self, ids, entries, table_size, seed):
         if self.remap is not None:
-            entries = np.asarray(self.remap(entries, table_size, seed))
+            size = self.remap_size or table_size
+            if size > table_size:
+                raise ValueError(
+                    f"`remap_size` must be at most the table's size, "
+                    f"{table_size}. Received: remap_size={size}"
+                )
+            entries = np.asarray(self.remap(entries, size, seed))
         if self.noise > 0:
             moved = graph_hash.below32(
                 ids,
@@ -131,12 +152,13 @@ class Perturbed(HashFunction):
                 if self.remap is None
                 else keras.saving.serialize_keras_object(self.remap)
             ),
+            "remap_size": self.remap_size,
         }
 
     def __repr__(self):
         return (
             f"Perturbed(base={self.base!r}, noise={self.noise!r}, "
-            f"remap={self.remap!r})"
+            f"remap={self.remap!r}, remap_size={self.remap_size!r})"
         )
 
 

@@ -34,6 +34,7 @@ def toeplitz_cnn(
     layer="toeplitz",
     noise=0.0,
     alpha=None,
+    merge=None,
     seed=0,
     activation="elu",
     name=None,
@@ -49,10 +50,11 @@ def toeplitz_cnn(
     normalization, giving logits. The convolution is, by `layer`:
 
     - `"toeplitz"`: a `HashedDense` over the flattened image whose hash is
-      `Perturbed(Toeplitz(...), noise, remap=Dirichlet(alpha))` (no remap
-      when `alpha` is `None`), with its own table of
-      `prod(kernel_size) * channels * filters` entries: exactly a
-      convolution when `noise=0` and `alpha=None`;
+      `Perturbed(Toeplitz(...), noise, remap=Dirichlet(alpha))` (with
+      `merge=k` instead, `remap=Modulus(), remap_size=k`: the entries
+      merged evenly into `k`; no remap when both are `None`), with its
+      own table of `prod(kernel_size) * channels * filters` entries:
+      exactly a convolution when `noise=0` and neither is given;
     - `"conv2d"`: Keras' `Conv2D`, the reference;
     - `"uniform"`: a `HashedDense` with the uniform hash over the whole
       dense kernel and a table of the same size: as many parameters, but
@@ -77,6 +79,9 @@ def toeplitz_cnn(
             to `0.0`.
         alpha: Concentration of the Dirichlet remap of the entries, or
             `None` for none; `"toeplitz"` only. Defaults to `None`.
+        merge: Number of entries the convolution's entries are merged
+            into, evenly (by their number modulo `merge`), or `None`;
+            `"toeplitz"` only, not with `alpha`. Defaults to `None`.
         seed: Non-negative integer seed of the hashes and initializers.
             Defaults to `0`.
         activation: Activation after the convolution and the head.
@@ -108,11 +113,18 @@ def toeplitz_cnn(
             f"Invalid value for argument `layer`. Expected one of {LAYERS}. "
             f"Received: layer={layer!r}"
         )
-    if layer != "toeplitz" and (noise != 0 or alpha is not None):
+    if layer != "toeplitz" and (
+        noise != 0 or alpha is not None or merge is not None
+    ):
         raise ValueError(
-            "`noise` and `alpha` perturb the Toeplitz hash: they need "
-            f"layer='toeplitz'. Received: layer={layer!r}, noise={noise!r}, "
-            f"alpha={alpha!r}"
+            "`noise`, `alpha` and `merge` perturb the Toeplitz hash: they "
+            f"need layer='toeplitz'. Received: layer={layer!r}, "
+            f"noise={noise!r}, alpha={alpha!r}, merge={merge!r}"
+        )
+    if alpha is not None and merge is not None:
+        raise ValueError(
+            "Give `alpha` (an uneven remap) or `merge` (an even one), not "
+            f"both. Received: alpha={alpha!r}, merge={merge!r}"
         )
     seed = resolve_seed(seed)
     toeplitz = hashing.Toeplitz(
@@ -143,8 +155,14 @@ def toeplitz_cnn(
         ]
     else:
         if layer == "toeplitz":
-            remap = None if alpha is None else hashing.Dirichlet(alpha)
-            hash = hashing.Perturbed(toeplitz, noise=noise, remap=remap)
+            remap = None
+            if alpha is not None:
+                remap = hashing.Dirichlet(alpha)
+            elif merge is not None:
+                remap = hashing.Modulus()
+            hash = hashing.Perturbed(
+                toeplitz, noise=noise, remap=remap, remap_size=merge
+            )
         else:
             hash = hashing.Uniform()
         layers += [

@@ -92,6 +92,7 @@ def test_round_trip_and_kind():
             "needs some runs",
         ),
         ({"filters": 0}, "`filters` must be a positive integer"),
+        ({"merge": [0]}, "`merge` must be a positive integer"),
         ({"input_shape": (28, 28)}, "`input_shape` must be"),
         ({"epochs": 0}, "`epochs` must be a positive integer"),
         ({"dataset": "nope"}, "Invalid value for argument `dataset`"),
@@ -100,6 +101,28 @@ def test_round_trip_and_kind():
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ConvolutionSpec(**kwargs)
+
+
+def test_merge_series_comes_last_and_fits_the_table():
+    spec = ConvolutionSpec(
+        noise=[0], alpha=[1], merge=[13, 124], baseline=False
+    ).resolve(784, 10)
+    assert [(r["hash_param"], r["hash_value"]) for r in spec.runs()] == [
+        ("noise", 0.0),
+        ("alpha", 1.0),
+        ("merge", 13),
+        ("merge", 124),
+    ]
+    with pytest.raises(ValueError, match="`merge` values must be at most"):
+        ConvolutionSpec(merge=[201]).resolve(784, 10)
+
+
+def test_specs_without_merge_still_load():
+    """A `sweep.json` written before `merge` existed reads as no merge."""
+    spec = ConvolutionSpec(**TINY, input_shape=(8, 8, 1), num_classes=10)
+    config = spec.to_dict()
+    del config["merge"]
+    assert spec_from_dict(config) == spec
 
 
 def test_unresolved_and_non_square():

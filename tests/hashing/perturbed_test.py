@@ -126,3 +126,32 @@ def test_config_round_trip():
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         hashing.Perturbed(**kwargs)
+
+
+def test_remap_size_merges_evenly():
+    ids = kernel_ids()
+    base = CONV.index(ids, TABLE)
+    merged = hashing.Perturbed(CONV, remap="modulus", remap_size=5).index(
+        ids, TABLE
+    )
+    live = base >= 0
+    np.testing.assert_array_equal(merged[live], base[live] % 5)
+    assert set(np.unique(merged[live])) == set(range(5))
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"remap_size": 4}, "`remap_size` needs a `remap`"),
+        ({"remap": "modulus", "remap_size": 0}, "`remap_size` must be a"),
+    ],
+)
+def test_bad_remap_size(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        hashing.Perturbed(CONV, **kwargs)
+
+
+def test_remap_size_larger_than_the_table():
+    hash = hashing.Perturbed(CONV, remap="modulus", remap_size=TABLE + 1)
+    with pytest.raises(ValueError, match="`remap_size` must be at most"):
+        hash.index(kernel_ids(), TABLE)

@@ -60,6 +60,12 @@ def test_noise_changes_the_sharing_not_the_receptive_fields():
     assert np.mean(a[a >= 0] != b[b >= 0]) > 0.9
 
 
+def test_merge_uses_k_entries_evenly():
+    model = models.toeplitz_cnn(SHAPE, 10, merge=7, seed=0)
+    entries = model.get_layer("conv").kernel_index().entries
+    assert set(np.unique(entries[entries >= 0])) == set(range(7))
+
+
 def test_table_starts_at_the_convolutions_scale():
     model = models.toeplitz_cnn(SHAPE, 10, filters=8, kernel_size=5, seed=0)
     table = keras.ops.convert_to_numpy(model.get_layer("conv").table_variable)
@@ -100,6 +106,8 @@ def test_trains_one_step():
         ({"layer": "uniform", "alpha": 1.0}, "need layer='toeplitz'"),
         ({"filters": 0}, "`filters` must be a positive integer"),
         ({"noise": 2.0}, "`noise` must be a number in"),
+        ({"layer": "conv2d", "merge": 4}, "need layer='toeplitz'"),
+        ({"alpha": 1.0, "merge": 4}, "not both"),
     ],
 )
 def test_bad_arguments(kwargs, message):
