@@ -15,16 +15,19 @@ The same from the command line: `arbnet sweep dirichlet --alpha 1e-3 1e-1
 10 --sparsity 0 0.9 --epochs 5 --out runs/dirichlet`, then `arbnet plot
 runs/dirichlet`. `ExpansionSpec` is HashedNets' expansion experiment (a
 fixed table, growing hidden widths, dense baselines of the same parameter
-count): `arbnet sweep expansion`. `serve_sweep` and `run_sweep_worker`
-share one sweep between processes or machines (a KerasTuner chief hands
-the runs out to workers): `arbnet sweep ... --serve` and
-`arbnet sweep-worker`.
+count): `arbnet sweep expansion`. `ConvolutionSpec` tests the paper's
+explanation of why convolutions work (noise and imbalance on a
+convolution written as an ArbNet): `arbnet sweep convolution`.
+`serve_sweep` and `run_sweep_worker` share one sweep between processes or
+machines (a KerasTuner chief hands the runs out to workers): `arbnet
+sweep ... --serve` and `arbnet sweep-worker`.
 """
 
 from arbnet_keras.experiments.config import HASH_PARAMETERS
 from arbnet_keras.experiments.config import SWEEPS
 from arbnet_keras.experiments.config import SweepSpec
 from arbnet_keras.experiments.config import run_key
+from arbnet_keras.experiments.convolution import ConvolutionSpec
 from arbnet_keras.experiments.expansion import ExpansionSpec
 from arbnet_keras.experiments.paper import reproduce
 from arbnet_keras.experiments.paper import reproduce_specs
@@ -46,6 +49,7 @@ from arbnet_keras.experiments.shared_sweep import run_sweep_worker
 from arbnet_keras.experiments.shared_sweep import serve_sweep
 
 __all__ = [
+    "ConvolutionSpec",
     "ExpansionSpec",
     "HASH_PARAMETERS",
     "SWEEPS",
