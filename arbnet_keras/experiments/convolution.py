@@ -559,7 +559,7 @@ def accuracy_figure(records, spec=None):
     noise_ax.set_ylabel("test accuracy (mean ± std over seeds)")
     noise_ax.set_title("Determinism: noise on the Toeplitz hash")
     alpha_ax.set_xlabel("table entropy (nats); higher is more balanced")
-    alpha_ax.set_title("Balance: Dirichlet remap of its entries")
+    alpha_ax.set_title("Balance: its entries re-mapped")
     noise_ax.legend(fontsize=8, loc="lower left")
     if merge:
         alpha_ax.legend(handles=handles, fontsize=8, loc="lower right")
