@@ -111,13 +111,14 @@ def test_kmeans_stores_its_narrow_index(tmp_path, dense_sizes):
     np.testing.assert_allclose(
         served.serve(INPUTS).numpy(), expected, atol=1e-5
     )
-    # The int16 index (2 bytes a weight), not the float kernel.
-    assert 2 * 198_800 < size < 0.6 * dense_sizes["saved_model"]
+    # The uint8 index (a byte a weight), neither the float kernel nor an
+    # int16 index (over half the dense files).
+    assert 198_800 < size < 0.35 * dense_sizes["saved_model"]
     with pytest.warns(UserWarning, match="keep their stored index"):
         size = _export_tflite(model, tmp_path / "m.tflite")
     outputs = _run_tflite(tmp_path / "m.tflite", INPUTS)
     np.testing.assert_allclose(outputs, expected, atol=1e-5)
-    assert 2 * 198_800 < size < 0.6 * dense_sizes["tflite"]
+    assert 198_800 < size < 0.3 * dense_sizes["tflite"]
 
 
 def test_hash_in_graph_keeps_weights_and_sharing():

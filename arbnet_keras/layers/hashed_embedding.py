@@ -23,7 +23,7 @@ class HashedEmbedding(HashedLayerMixin, keras.layers.Embedding):
     the step, bit for bit as `kernel_index()` computes them in NumPy, so
     `HashedEmbedding(10**7, 32, table_size=10**5)` costs its table's
     memory alone (the hashing trick for vocabularies that do not fit).
-    Other hashes store an int16/int32 index of the virtual size. With the
+    Other hashes store a uint8/int16/int32 index of the virtual size. With the
     identity hash it equals `keras.layers.Embedding`. On TensorFlow with
     `kernel_mode="gather"` the table's gradient is a `tf.IndexedSlices` of
     the looked-up entries.

@@ -17,8 +17,10 @@ Two strategies produce the same kernel and the same table gradient:
   gradient folds the tiles back and sums them.
 
 The index is stored in the narrowest integer type that holds the table's
-entries (int16 or int32), halving its memory for tables of fewer than
-32,768 entries.
+entries (uint8, int16 or int32): a byte a weight for tables of at most 256
+entries (`hashing.KMeans` of 16 to 256 clusters), two bytes up to 32,768.
+It is cast to int32 where it is gathered from, which every backend's
+gather accepts.
 """
 
 import math
@@ -362,7 +364,13 @@ def _take(table, index, scale, table_size, dense_gradient):
 
 
 def index_dtype(table_size):
-    """The narrowest integer type that holds entries below `table_size`."""
+    """The narrowest integer type that holds entries below `table_size`.
+
+    uint8 up to 256 entries, then the signed types: TFLite's `GATHER`
+    and PyTorch's indexing have no uint16 or uint32.
+    """
+    if table_size <= 2**8:
+        return "uint8"
     return "int16" if table_size <= 2**15 else "int32"
 
 

@@ -13,7 +13,9 @@ import pytest
 from layer_harness import gradient
 
 from arbnet_keras import HashedDense
+from arbnet_keras import HashedEmbedding
 from arbnet_keras import hashing
+from arbnet_keras.layers import kernels
 
 CASES = {
     "uniform": dict(hash="uniform", table_size=37),
@@ -108,3 +110,36 @@ def test_gather_gradient_is_one_slice_per_used_entry(case):
     np.testing.assert_allclose(
         grad.values.numpy(), dense[used], rtol=1e-4, atol=1e-4
     )
+
+
+@pytest.mark.parametrize(
+    "table_size, dtype",
+    [(37, "uint8"), (256, "uint8"), (257, "int16"), (2**15, "int16")]
+    + [(2**15 + 1, "int32")],
+)
+def test_index_is_stored_in_the_narrowest_type(table_size, dtype):
+    assert kernels.index_dtype(table_size) == dtype
+
+
+@pytest.mark.parametrize("layer_class", ["dense", "embedding"])
+def test_uint8_index_reaches_every_entry(layer_class):
+    # Entries up to 255: read as signed bytes they would wrap negative.
+    options = dict(hash="uniform", table_size=256, seed=1)
+    options["kernel_mode"] = "gather"
+    if layer_class == "dense":
+        layer = HashedDense(32, **options)
+        layer.build((None, 40))
+    else:
+        layer = HashedEmbedding(40, 32, **options)
+        layer.build((None,))
+    assert layer._weight_fn.index.array.dtype == np.uint8
+    table = np.random.default_rng(1).normal(size=256).astype("float32")
+    layer.table_variable.assign(table)
+    entries = layer.kernel_index().entries
+    assert entries.max() > 127
+    expected = table[entries]
+    if layer_class == "dense":
+        actual = layer.kernel
+    else:
+        actual = layer(np.arange(40))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(actual), expected)
