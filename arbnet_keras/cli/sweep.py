@@ -19,6 +19,7 @@ from arbnet_keras.experiments import config as config_lib
 from arbnet_keras.experiments import convolution
 from arbnet_keras.experiments import expansion
 from arbnet_keras.experiments import paper
+from arbnet_keras.experiments import spec_kind
 from arbnet_keras.experiments.results import read_spec
 
 _HASH_HELP = {
@@ -153,15 +154,7 @@ def spec_from_args(args):
             table_size=args.table_size,
             hash=args.hashed_by,
             baseline=not args.no_baseline,
-            seeds=args.seeds,
-            epochs=args.epochs,
-            dataset=args.dataset,
-            normalization=args.normalization,
-            batch_size=args.batch_size,
-            learning_rate=args.learning_rate,
-            momentum=args.momentum,
-            patience=args.patience,
-            factor=args.factor,
+            **_training(args),
         )
     if args.hash == convolution.KIND:
         return convolution.ConvolutionSpec(
@@ -172,15 +165,7 @@ def spec_from_args(args):
             filters=args.filters,
             kernel_size=args.kernel_size,
             strides=args.strides,
-            seeds=args.seeds,
-            epochs=args.epochs,
-            dataset=args.dataset,
-            normalization=args.normalization,
-            batch_size=args.batch_size,
-            learning_rate=args.learning_rate,
-            momentum=args.momentum,
-            patience=args.patience,
-            factor=args.factor,
+            **_training(args),
         )
     if args.no_number_zeros and args.number_zeros is not None:
         raise ValueError(
@@ -200,10 +185,6 @@ def spec_from_args(args):
         alpha=getattr(args, "alpha", None),
         radius=getattr(args, "radius", None),
         sparsity=args.sparsity,
-        seeds=args.seeds,
-        epochs=args.epochs,
-        dataset=args.dataset,
-        normalization=args.normalization,
         model=model,
         hidden_units=args.hidden_units,
         table_size=args.table_size,
@@ -211,12 +192,16 @@ def spec_from_args(args):
         numbering=args.numbering,
         number_zeros=number_zeros,
         sign=args.sign,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        momentum=args.momentum,
-        patience=args.patience,
-        factor=args.factor,
+        **_training(args),
     )
+
+
+def _training(args):
+    """The data set and training settings every kind of sweep takes."""
+    return {
+        name: getattr(args, name)
+        for name in ("dataset", *spec_kind.TRAINING_FIELDS)
+    }
 
 
 def _add_options(parser, name):

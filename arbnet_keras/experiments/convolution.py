@@ -41,6 +41,7 @@ import math
 from arbnet_keras import training
 from arbnet_keras.experiments import config as config_lib
 from arbnet_keras.experiments.expansion import width_for_params
+from arbnet_keras.experiments.spec_kind import SpecKind
 from arbnet_keras.models.toeplitz_cnn import trainable_params
 
 KIND = "convolution"
@@ -65,7 +66,7 @@ def image_shape(input_dim):
 
 
 @dataclasses.dataclass(frozen=True)
-class ConvolutionSpec:
+class ConvolutionSpec(SpecKind):
     """A convolution sweep: noise and imbalance on a Toeplitz ArbNet.
 
     Runs are ordered seed first; within a seed, the baselines, then the
@@ -102,6 +103,8 @@ class ConvolutionSpec:
     >>> [(r["hash_param"], r["hash_value"]) for r in spec.runs()]
     [('noise', 0.0), ('noise', 1.0), ('alpha', 0.1)]
     """
+
+    KIND = KIND
 
     noise: tuple = DEFAULT_NOISE
     alpha: tuple = DEFAULT_ALPHA
@@ -162,34 +165,7 @@ class ConvolutionSpec:
                 "num_classes",
                 config_lib._positive_int("num_classes", self.num_classes),
             )
-        check = config_lib.SweepSpec(
-            "uniform",
-            seeds=self.seeds,
-            epochs=self.epochs,
-            dataset=self.dataset,
-            normalization=self.normalization,
-            batch_size=self.batch_size,
-            learning_rate=self.learning_rate,
-            momentum=self.momentum,
-            patience=self.patience,
-            factor=self.factor,
-        )
-        for name in (
-            "seeds",
-            "epochs",
-            "normalization",
-            "batch_size",
-            "learning_rate",
-            "momentum",
-            "patience",
-            "factor",
-        ):
-            set_(name, getattr(check, name))
-
-    @property
-    def kind(self):
-        """`"convolution"`: the sweep's name in `sweep.json`."""
-        return KIND
+        self.check_training()
 
     @property
     def resolved(self):
@@ -306,34 +282,6 @@ class ConvolutionSpec:
         else:
             text = config["model"]
         return f"{text} seed={config['seed']}"
-
-    def replace(self, **changes):
-        """Returns a copy of the spec with some fields changed."""
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self):
-        """A JSON-serializable dict with `"kind"`; see `spec_from_dict`."""
-        config = {"kind": KIND}
-        for key, value in dataclasses.asdict(self).items():
-            config[key] = list(value) if isinstance(value, tuple) else value
-        return config
-
-    @classmethod
-    def from_dict(cls, config):
-        """Rebuilds a spec from `to_dict`'s output."""
-        config = dict(config)
-        if config.pop("kind", KIND) != KIND:
-            raise ValueError(
-                f"Not a convolution sweep spec. Received: config={config!r}"
-            )
-        names = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(config) - names)
-        if unknown:
-            raise ValueError(
-                f"Unknown convolution spec fields {unknown}. Received: "
-                f"config={config!r}"
-            )
-        return cls(**config)
 
     def describe(self):
         """A one-line, human-readable summary of the sweep."""
@@ -511,29 +459,21 @@ def accuracy_figure(records, spec=None):
         )
     balanced = [r for r in noise if r["value"] == 0.0]
     points = alpha + balanced
-    handles = []
-    if points:
-        handles.append(
-            alpha_ax.errorbar(
-                [r["entropy"] for r in points],
-                [_mean(r["test_accuracy"]) for r in points],
-                yerr=[_std(r["test_accuracy"]) for r in points],
-                fmt="o",
-                capsize=3,
-                label="Toeplitz ArbNet, Dirichlet remap",
-            )
+    handles = [
+        alpha_ax.errorbar(
+            [r["entropy"] for r in series],
+            [_mean(r["test_accuracy"]) for r in series],
+            yerr=[_std(r["test_accuracy"]) for r in series],
+            fmt=fmt,
+            capsize=3,
+            label=label,
         )
-    if merge:
-        handles.append(
-            alpha_ax.errorbar(
-                [r["entropy"] for r in merge],
-                [_mean(r["test_accuracy"]) for r in merge],
-                yerr=[_std(r["test_accuracy"]) for r in merge],
-                fmt="s",
-                capsize=3,
-                label="Toeplitz ArbNet, even merge into k entries",
-            )
+        for series, fmt, label in (
+            (points, "o", "Toeplitz ArbNet, Dirichlet remap"),
+            (merge, "s", "Toeplitz ArbNet, even merge into k entries"),
         )
+        if series
+    ]
     for r in points + merge:
         text = {"noise": "p=0", "alpha": f"α={r['value']:g}"}.get(
             r["param"], f"k={r['value']:g}"

@@ -15,6 +15,7 @@ import dataclasses
 
 from arbnet_keras import training
 from arbnet_keras.experiments import config as config_lib
+from arbnet_keras.experiments.spec_kind import SpecKind
 
 KIND = "expansion"
 HASHES = ("uniform", "modulus", "hashed_nets")
@@ -59,7 +60,7 @@ def width_for_params(target, input_dim, num_classes):
 
 
 @dataclasses.dataclass(frozen=True)
-class ExpansionSpec:
+class ExpansionSpec(SpecKind):
     """An expansion sweep: hidden widths at a fixed table, and baselines.
 
     Runs are ordered seed first; within a seed, the dense baselines come
@@ -93,6 +94,8 @@ class ExpansionSpec:
     >>> [run["hidden_units"] for run in spec.runs()]
     [[13], [16], [100], [1000]]
     """
+
+    KIND = KIND
 
     widths: tuple = DEFAULT_WIDTHS
     table_size: int = 10000
@@ -128,36 +131,7 @@ class ExpansionSpec:
             value = getattr(self, name)
             if value is not None:
                 set_(name, config_lib._positive_int(name, value))
-        # The rest is checked, and normalized, by the sweep spec of the
-        # same training settings.
-        check = config_lib.SweepSpec(
-            "uniform",
-            seeds=self.seeds,
-            epochs=self.epochs,
-            dataset=self.dataset,
-            normalization=self.normalization,
-            batch_size=self.batch_size,
-            learning_rate=self.learning_rate,
-            momentum=self.momentum,
-            patience=self.patience,
-            factor=self.factor,
-        )
-        for name in (
-            "seeds",
-            "epochs",
-            "normalization",
-            "batch_size",
-            "learning_rate",
-            "momentum",
-            "patience",
-            "factor",
-        ):
-            set_(name, getattr(check, name))
-
-    @property
-    def kind(self):
-        """`"expansion"`: the sweep's name in `sweep.json`."""
-        return KIND
+        self.check_training()
 
     @property
     def resolved(self):
@@ -225,33 +199,6 @@ class ExpansionSpec:
             return f"dense width={width} seed={config['seed']}"
         return f"{config['hash']} width={width} seed={config['seed']}"
 
-    def replace(self, **changes):
-        """Returns a copy of the spec with some fields changed."""
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self):
-        """A JSON-serializable dict with `"kind"`; see `spec_from_dict`."""
-        config = {"kind": KIND}
-        for key, value in dataclasses.asdict(self).items():
-            config[key] = list(value) if isinstance(value, tuple) else value
-        return config
-
-    @classmethod
-    def from_dict(cls, config):
-        """Rebuilds a spec from `to_dict`'s output."""
-        config = dict(config)
-        if config.pop("kind", KIND) != KIND:
-            raise ValueError(
-                f"Not an expansion sweep spec. Received: config={config!r}"
-            )
-        names = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(config) - names)
-        if unknown:
-            raise ValueError(
-                f"Unknown expansion spec fields {unknown}. Received: "
-                f"config={config!r}"
-            )
-        return cls(**config)
 
     def describe(self):
         """A one-line, human-readable summary of the sweep."""

@@ -127,13 +127,7 @@ def toeplitz_cnn(
             f"both. Received: alpha={alpha!r}, merge={merge!r}"
         )
     seed = resolve_seed(seed)
-    toeplitz = hashing.Toeplitz(
-        input_shape=input_shape,
-        kernel_size=kernel_size,
-        filters=filters,
-        strides=strides,
-        padding="same",
-    )
+    toeplitz = _toeplitz(input_shape, filters, kernel_size, strides)
     channels = input_shape[-1]
     table_size = kernel_size * kernel_size * channels * filters
     fans = kernel_size * kernel_size * (channels + filters)
@@ -194,16 +188,22 @@ def toeplitz_cnn(
 
 def trainable_params(input_shape, num_classes, filters, kernel_size, strides):
     """Trainable parameters of `toeplitz_cnn` (every `layer` alike)."""
-    toeplitz = hashing.Toeplitz(
+    features = _toeplitz(
+        input_shape, filters, kernel_size, strides
+    ).kernel_shape[1]
+    table = kernel_size * kernel_size * input_shape[-1] * filters
+    return table + 2 * filters + features * num_classes + 3 * num_classes
+
+
+def _toeplitz(input_shape, filters, kernel_size, strides):
+    """The Toeplitz hash of the network's convolution ("same" padding)."""
+    return hashing.Toeplitz(
         input_shape=input_shape,
         kernel_size=kernel_size,
         filters=filters,
         strides=strides,
         padding="same",
     )
-    features = toeplitz.kernel_shape[1]
-    table = kernel_size * kernel_size * input_shape[-1] * filters
-    return table + 2 * filters + features * num_classes + 3 * num_classes
 
 
 def _batch_norm(name):

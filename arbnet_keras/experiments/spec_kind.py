@@ -1,0 +1,76 @@
+"""What the sweep kinds beside `SweepSpec` share."""
+
+import dataclasses
+
+from arbnet_keras.experiments import config as config_lib
+
+# The training settings every kind of sweep has, checked as `SweepSpec`
+# checks them.
+TRAINING_FIELDS = (
+    "seeds",
+    "epochs",
+    "normalization",
+    "batch_size",
+    "learning_rate",
+    "momentum",
+    "patience",
+    "factor",
+)
+
+
+class SpecKind:
+    """A mixin of frozen dataclass specs named by a `"kind"` (`KIND`).
+
+    Gives them `kind`, `replace`, `to_dict` (with the kind), `from_dict`
+    and `check_training`, which validates and normalizes their training
+    settings and data set as `SweepSpec` does.
+    """
+
+    KIND = None
+
+    @property
+    def kind(self):
+        """The sweep's name in `sweep.json`."""
+        return self.KIND
+
+    def check_training(self):
+        """Validates and normalizes the training settings and data set.
+
+        Raises:
+            ValueError: If one of them is invalid.
+        """
+        check = config_lib.SweepSpec(
+            "uniform",
+            dataset=self.dataset,
+            **{name: getattr(self, name) for name in TRAINING_FIELDS},
+        )
+        for name in TRAINING_FIELDS:
+            object.__setattr__(self, name, getattr(check, name))
+
+    def replace(self, **changes):
+        """Returns a copy of the spec with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self):
+        """A JSON-serializable dict with `"kind"`; see `from_dict`."""
+        config = {"kind": self.KIND}
+        for key, value in dataclasses.asdict(self).items():
+            config[key] = list(value) if isinstance(value, tuple) else value
+        return config
+
+    @classmethod
+    def from_dict(cls, config):
+        """Rebuilds a spec from `to_dict`'s output."""
+        config = dict(config)
+        if config.pop("kind", cls.KIND) != cls.KIND:
+            raise ValueError(
+                f"Not a {cls.KIND} sweep spec. Received: config={config!r}"
+            )
+        names = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(config) - names)
+        if unknown:
+            raise ValueError(
+                f"Unknown {cls.KIND} spec fields {unknown}. Received: "
+                f"config={config!r}"
+            )
+        return cls(**config)
