@@ -1,15 +1,16 @@
 """Compressing a trained network: convert, fine-tune, compare (Fashion-MNIST).
 
-Trains the paper's MNIST network (`models.mnist_mlp(hash=None)`) dense on
-Fashion-MNIST (Debian's `dataset-fashion-mnist`), converts it with
-`arbnet_keras.convert` at each compression (one table a layer) with the
-uniform, Dirichlet and HashedNets hashes, and with `hashing.KMeans`
-(16, 64 and 256 clusters a layer), with and without `from_weights`,
-fine-tunes each for a few epochs, and compares with training the same
-ArbNet from scratch for the dense training's epochs plus the fine-tuning's.
-Records the test accuracy before and after fine-tuning, the parameters,
-and the `.keras` (`saving.save_model`), SavedModel and TFLite bytes
-(`deploy.export`).
+Trains the paper's MNIST network (`models.mnist_mlp(hash=None)`), or with
+`--network cnn` the small CNN of `examples/hashed_cnn.py`
+(`models.hashed_cnn(hash=None)`), dense on Fashion-MNIST (Debian's
+`dataset-fashion-mnist`), converts it with `arbnet_keras.convert` at each
+compression (one table a layer) with the seeded hashes and with
+`hashing.KMeans` (so many clusters a layer), with and without
+`from_weights`, fine-tunes each for a few epochs, and compares with
+training the same ArbNet from scratch for the dense training's epochs
+plus the fine-tuning's. Records the test accuracy before and after
+fine-tuning, the parameters, and the `.keras` (`saving.save_model`),
+SavedModel and TFLite bytes (`deploy.export`; TFLite also gzipped).
 
     cd benchmarks
     python compression_fmnist.py --out ../docs/results/fmnist_compression.json
@@ -18,13 +19,21 @@ and the `.keras` (`saving.save_model`), SavedModel and TFLite bytes
         --figure ../docs/figures/fmnist_compression.png
 
 The first command prints one JSON line a run and rewrites `--out` after
-each; the second only reads the results, prints a Markdown table (means
-and standard deviations over seeds) and draws accuracy against
+each (with `--merge`, keeping the rows of an existing `--out` that it
+does not redo; `--skip fresh scratch` redoes only the dense training and
+the conversions from its weights). "dense_tuned" rows are the control:
+the dense model trained as many more epochs as a conversion is
+fine-tuned; the second only reads the results
+(this script's, and `tfmot_clustering.py`'s), prints a Markdown table
+(means and standard deviations over seeds) and draws accuracy against
 compression (matplotlib).
 """
 
 import argparse
+import gzip
+import importlib.util
 import json
+import math
 import os
 import pathlib
 import sys
@@ -36,20 +45,51 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
+REPO = pathlib.Path(__file__).resolve().parent.parent
 HASHES = ("uniform", "dirichlet", "hashed_nets")
 COMPRESSIONS = (1 / 8, 1 / 32, 1 / 64)
 CLUSTERS = (16, 64, 256)
 NUM_WEIGHTS = 784 * 200 + 200 * 200 + 200 * 10
 
+# The recipe, shared with `tfmot_clustering.py` (which runs tf-keras and
+# must not import Keras 3, so nothing here may at import time).
+EPOCHS = 5
+FINE_TUNE_EPOCHS = 2
+BATCH_SIZE = 128
+LEARNING_RATE = 1e-3
+# `datasets.DEBIAN_FASHION_MNIST_DIR`: where Debian's package puts it.
+FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 
-def _data():
-    from arbnet_keras import datasets
 
-    (x_train, y_train), (x_test, y_test) = datasets.load_arrays(
-        "fashion_mnist_debian"
+def fashion_mnist(flatten=True):
+    """Fashion-MNIST, pixels scaled to [0, 1], without importing Keras.
+
+    Reads the IDX files with `arbnet_keras/datasets/idx.py` loaded by its
+    path: importing `arbnet_keras` would import Keras 3, which the
+    tf-keras process of `tfmot_clustering.py` must not.
+
+    Args:
+        flatten: Whether images are rows of 784 features, else
+            `(28, 28, 1)` arrays. Defaults to `True`.
+
+    Returns:
+        `((x_train, y_train), (x_test, y_test))`, float32 images.
+    """
+    path = REPO / "arbnet_keras" / "datasets" / "idx.py"
+    spec = importlib.util.spec_from_file_location("_fmnist_idx", path)
+    idx = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(idx)
+    splits = idx.load_idx_directory(FASHION_MNIST_DIR)
+    shape = (-1, 784) if flatten else (-1, 28, 28, 1)
+    return tuple(
+        (x.reshape(shape).astype("float32") / 255.0, y) for x, y in splits
     )
-    scale = lambda x: x.reshape(len(x), -1).astype("float32") / 255.0  # noqa: E731
-    return (scale(x_train), y_train), (scale(x_test), y_test)
+
+
+def gzipped_bytes(path):
+    """Bytes of a file gzipped at level 9 (as `deployment_sizes.py`)."""
+    data = pathlib.Path(path).read_bytes()
+    return len(gzip.compress(data, compresslevel=9))
 
 
 def _compile(model, learning_rate):
@@ -86,7 +126,47 @@ def _sizes(model, tmp):
             "tflite_bytes": deploy.export(
                 model, tmp / "m.tflite", format="tflite"
             ),
+            "tflite_gzip_bytes": gzipped_bytes(tmp / "m.tflite"),
         }
+
+
+# What each network is converted to, unless the command line says.
+NETWORKS = {
+    "mlp": {
+        "hashes": HASHES,
+        "compressions": COMPRESSIONS,
+        "clusters": CLUSTERS,
+    },
+    "cnn": {
+        "hashes": ("uniform",),
+        "compressions": (1 / 8, 1 / 32),
+        "clusters": (16, 64),
+    },
+}
+# The small CNN of `examples/hashed_cnn.py`: 3x3 convolutions of 16 and
+# 32 filters (ReLU, batch norm, 2x2 max pooling), a dense classifier;
+# 20,432 kernel weights.
+CNN_FILTERS = (16, 32)
+
+
+def network(name, **kwargs):
+    """The network `name` (`"mlp"` or `"cnn"`); `hash=None` is dense."""
+    from arbnet_keras import models
+
+    if name == "mlp":
+        return models.mnist_mlp(**kwargs)
+    return models.hashed_cnn((28, 28, 1), list(CNN_FILTERS), 10, **kwargs)
+
+
+def _row_key(row):
+    return (
+        row.get("network", "mlp"),
+        row["kind"],
+        row.get("hash"),
+        row.get("compression"),
+        row.get("from_weights"),
+        row["seed"],
+    )
 
 
 def run(args):
@@ -94,22 +174,34 @@ def run(args):
 
     from arbnet_keras import convert
     from arbnet_keras import hashing
-    from arbnet_keras import models
 
-    train, test = _data()
+    settings = NETWORKS[args.network]
+    hashes = args.hashes or settings["hashes"]
+    compressions = args.compressions or settings["compressions"]
+    clusters = args.clusters or settings["clusters"]
+    train, test = fashion_mnist(flatten=args.network == "mlp")
+    kept = []
+    if args.merge and args.out is not None and args.out.exists():
+        kept = json.loads(args.out.read_text())
     rows = []
 
     def record(row):
+        row = {"network": args.network, **row}
         rows.append(row)
         print(json.dumps(row), flush=True)
         if args.out is not None:
+            # Rows this run redoes replace the kept ones (`--merge`).
+            done = {_row_key(r) for r in rows}
+            merged = [r for r in kept if _row_key(r) not in done] + rows
             args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_text(json.dumps(rows, indent=1) + "\n")
+            args.out.write_text(json.dumps(merged, indent=1) + "\n")
 
     tmp = pathlib.Path(tempfile.mkdtemp())
     for seed in args.seeds:
         keras.utils.set_random_seed(seed)
-        dense = _compile(models.mnist_mlp(hash=None), args.learning_rate)
+        dense = _compile(network(args.network, hash=None), args.learning_rate)
+        kernels = [w for w in dense.trainable_weights if w.name == "kernel"]
+        num_weights = sum(math.prod(w.shape) for w in kernels)
         start = time.time()
         _fit(dense, train, args.epochs, args, seed)
         record(
@@ -124,14 +216,21 @@ def run(args):
         )
         recipes = [
             (hash, compression, {"hash": hash, "compression": compression})
-            for compression in COMPRESSIONS
-            for hash in HASHES
+            for compression in compressions
+            for hash in hashes
         ] + [
-            (f"kmeans{k}", 3 * k / NUM_WEIGHTS, {"hash": hashing.KMeans(k)})
-            for k in CLUSTERS
+            (
+                f"kmeans{k}",
+                len(kernels) * k / num_weights,
+                {"hash": hashing.KMeans(k)},
+            )
+            for k in clusters
         ]
+        if "converted" in args.skip:
+            recipes = []
+        fresh = "fresh" not in args.skip
         for name, compression, kwargs in recipes:
-            for from_weights in (True, False):
+            for from_weights in (True, False) if fresh else (True,):
                 start = time.time()
                 model = convert(
                     dense, from_weights=from_weights, seed=seed, **kwargs
@@ -153,11 +252,33 @@ def run(args):
                 if from_weights:
                     row.update(_sizes(model, tmp))
                 record(row)
-        for compression in COMPRESSIONS:
-            for hash in HASHES:
+        if "tuned" not in args.skip:
+            # The control: the dense model trained as long as a conversion
+            # is, with a fresh optimizer as a conversion gets (after the
+            # conversions, which see the random state they always saw).
+            start = time.time()
+            tuned = keras.models.clone_model(dense)
+            tuned.set_weights(dense.get_weights())
+            _compile(tuned, args.learning_rate)
+            _fit(tuned, train, args.fine_tune_epochs, args, seed)
+            record(
+                {
+                    "kind": "dense_tuned",
+                    "seed": seed,
+                    "epochs": args.epochs + args.fine_tune_epochs,
+                    "accuracy": _accuracy(tuned, test),
+                    "params": tuned.count_params(),
+                    "seconds": round(time.time() - start, 1),
+                }
+            )
+        if "scratch" in args.skip:
+            continue
+        for compression in compressions:
+            for hash in hashes:
                 keras.utils.set_random_seed(seed)
                 start = time.time()
-                model = models.mnist_mlp(
+                model = network(
+                    args.network,
                     hash=hash,
                     table_size=None,
                     compression=compression,
@@ -182,13 +303,38 @@ def run(args):
     return rows
 
 
+def _group_order(key):
+    """Dense, converted, tfmot, scratch; by compression, hash, flag."""
+    network, kind, hash, compression, from_weights = key
+    kinds = ("dense", "dense_tuned", "converted", "tfmot", "scratch")
+    clustered = hash.startswith(("kmeans", "tfmot"))
+    compression = compression or 0.0
+    return (
+        network,
+        kinds.index(kind) if kind in kinds else len(kinds),
+        clustered,
+        compression if clustered else -compression,
+        HASHES.index(hash) if hash in HASHES else len(HASHES),
+        from_weights is False,
+    )
+
+
 def table(rows):
-    """Markdown table of the results: means (and spreads) over seeds."""
+    """Markdown table of the results: means (and spreads) over seeds.
+
+    Args:
+        rows: Result rows of `run`, and of `tfmot_clustering.py` (kind
+            `"tfmot"`), which have no `.keras` or SavedModel bytes.
+
+    Returns:
+        The table as a string.
+    """
     import numpy as np
 
     groups = {}
     for row in rows:
         key = (
+            row.get("network", "mlp"),
             row["kind"],
             row.get("hash", "-"),
             row.get("compression"),
@@ -211,10 +357,12 @@ def table(rows):
     lines = [
         "| run | hash | compression | from weights | seeds | accuracy "
         "before (%) | accuracy (%) | parameters | `.keras` | SavedModel "
-        "| TFLite |",
-        "|" + " --- |" * 11,
+        "| TFLite | TFLite gzipped |",
+        "|" + " --- |" * 12,
     ]
-    for (kind, hash, compression, from_weights), selected in groups.items():
+    for key in sorted(groups, key=_group_order):
+        _, kind, hash, compression, from_weights = key
+        selected = groups[key]
         ratio = "-" if compression is None else f"1/{1 / compression:.0f}"
         flag = {True: "yes", False: "no", None: "-"}[from_weights]
         lines.append(
@@ -223,7 +371,8 @@ def table(rows):
             f"{stat(selected, 'accuracy')} | {selected[0]['params']:,} | "
             f"{size(selected, 'keras_bytes')} | "
             f"{size(selected, 'saved_model_bytes')} | "
-            f"{size(selected, 'tflite_bytes')} |"
+            f"{size(selected, 'tflite_bytes')} | "
+            f"{size(selected, 'tflite_gzip_bytes')} |"
         )
     return "\n".join(lines)
 
@@ -245,15 +394,26 @@ def plot(rows, figure):
     fig, ax = plt.subplots(figsize=(10, 4.5))
     dense = [row for row in rows if row["kind"] == "dense"]
     ax.axhline(mean(dense), color="black", lw=1, label="dense")
+    tuned = [row for row in rows if row["kind"] == "dense_tuned"]
+    if tuned:
+        label = f"dense, {tuned[0]['epochs']} epochs"
+        ax.axhline(mean(tuned), color="black", lw=1, ls=":", label=label)
+    dense = [r for r in rows if r["kind"] == "tfmot" and r["hash"] == "dense"]
+    if dense:
+        label = "dense (tf-keras, for tfmot)"
+        ax.axhline(mean(dense), color="C4", lw=1, ls="--", label=label)
     colors = dict(zip(HASHES, ("C0", "C1", "C2")))
-    for hash in HASHES:
+    for hash in [h for h in HASHES if any(r.get("hash") == h for r in rows)]:
         for kind, from_weights, style, suffix in (
             ("converted", True, "-o", "converted, from weights"),
             ("converted", False, ":s", "converted, fresh table"),
             ("scratch", None, "--^", "from scratch"),
         ):
             points = []
-            for compression in COMPRESSIONS:
+            compressions = sorted(
+                {r["compression"] for r in rows if r.get("hash") == hash}
+            )
+            for compression in compressions:
                 selected = [
                     row
                     for row in rows
@@ -279,37 +439,84 @@ def plot(rows, figure):
         ]
         if points:
             x, y = zip(*points)
-            label = "KMeans 16/64/256, " + (
+            label = "KMeans, " + (
                 "centroids" if from_weights else "fresh table"
             )
             ax.plot(x, y, marker, color="C3", ms=9, ls="none", label=label)
+    points = [
+        (row["compression"], row["accuracy"])
+        for row in rows
+        if row["kind"] == "tfmot" and row["hash"].startswith("tfmot")
+    ]
+    if points:
+        x, y = zip(*points)
+        label = "tfmot cluster_weights (tf-keras)"
+        ax.plot(x, y, "P", color="C4", ms=8, ls="none", label=label)
     ax.set_xscale("log")
     ax.set_xlabel("compression (table entries / weights)")
     ax.set_ylabel("test accuracy")
-    ax.set_title("Fashion-MNIST, 784-200-200-10: converted and fine-tuned")
+    title = {
+        "mlp": "784-200-200-10",
+        "cnn": "CNN " + "-".join(map(str, CNN_FILTERS)),
+    }[rows[0].get("network", "mlp")]
+    ax.set_title(f"Fashion-MNIST, {title}: converted and fine-tuned")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     figure.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(figure, dpi=130)
 
 
+def _fraction(text):
+    """`"1/8"` or `"0.125"` as a float."""
+    numerator, _, denominator = text.partition("/")
+    return float(numerator) / float(denominator or 1)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--network", choices=sorted(NETWORKS), default="mlp")
     parser.add_argument("--out", type=pathlib.Path, default=None)
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the rows of an existing --out that this run does not redo",
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--fine-tune-epochs", type=int, default=2)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--plot-from", type=pathlib.Path, default=None)
+    parser.add_argument("--hashes", nargs="+", default=None)
+    parser.add_argument("--compressions", type=_fraction, nargs="+")
+    parser.add_argument("--clusters", type=int, nargs="+", default=None)
+    parser.add_argument(
+        "--skip",
+        nargs="+",
+        choices=("tuned", "converted", "fresh", "scratch"),
+        default=[],
+        help="leave out the dense model trained on (tuned), the "
+        "conversions, those to a fresh table, or the scratch runs",
+    )
+    parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument(
+        "--fine-tune-epochs", type=int, default=FINE_TUNE_EPOCHS
+    )
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
+    parser.add_argument(
+        "--plot-from",
+        type=pathlib.Path,
+        nargs="+",
+        default=None,
+        help="results files (this script's, tfmot_clustering.py's)",
+    )
     parser.add_argument("--figure", type=pathlib.Path, default=None)
     args = parser.parse_args(argv)
     if args.plot_from is not None:
-        rows = json.loads(args.plot_from.read_text())
+        rows = [
+            row
+            for path in args.plot_from
+            for row in json.loads(path.read_text())
+        ]
+        print(table(rows))
     else:
         rows = run(args)
-    if args.plot_from is not None:
-        print(table(rows))
     if args.figure is not None:
         plot(rows, args.figure)
 
