@@ -182,7 +182,11 @@ def claim_report(
 # (swept parameter, claimed sign of the trend, claim).
 CONVOLUTION_CLAIMS = (
     ("noise", -1, "convolution: accuracy falls with noise p (determinism)"),
-    ("alpha", 1, "convolution: accuracy rises with alpha (balance)"),
+    (
+        "alpha",
+        1,
+        "convolution: accuracy rises with alpha (balance, entries used)",
+    ),
 )
 
 

@@ -20,8 +20,8 @@ network (`models.toeplitz_cnn`: a 5x5 convolution written as a
   of the table onto itself leaves about 1/e of it unused), so the
   unperturbed convolution (`p = 0`) is the balanced end of both series.
 - **merge** `k` (a control of the imbalance series, off by default): the
-  entries are merged evenly into `k` (their number modulo `k`), so the
-  table loses entries as under a small `alpha`, but stays balanced. At
+  entries are merged evenly at random into `k` (`Perturbed(merge=k)`), so
+  the table loses entries as under a small `alpha`, but stays balanced. At
   the same number of used entries, the gap between a merge and a
   Dirichlet remap is what imbalance costs beyond the lost entries.
 - baselines: Keras' `Conv2D` (the same function as `p = 0`), a uniform
@@ -42,6 +42,10 @@ from arbnet_keras import training
 from arbnet_keras.experiments import config as config_lib
 from arbnet_keras.experiments.expansion import width_for_params
 from arbnet_keras.experiments.spec_kind import SpecKind
+from arbnet_keras.experiments.spec_kind import mean
+from arbnet_keras.experiments.spec_kind import mean_std
+from arbnet_keras.experiments.spec_kind import std
+from arbnet_keras.models.toeplitz_cnn import conv_hash
 from arbnet_keras.models.toeplitz_cnn import trainable_params
 
 KIND = "convolution"
@@ -180,7 +184,13 @@ class ConvolutionSpec(SpecKind):
                 channels.
         """
         shape = self.input_shape or image_shape(input_dim)
-        if shape is None or math.prod(shape) != input_dim:
+        if shape is not None and math.prod(shape) != input_dim:
+            raise ValueError(
+                f"`input_shape` {shape} has {math.prod(shape)} values, but "
+                f"the data set {self.dataset!r} has {input_dim} features. "
+                f"Received: input_shape={shape}"
+            )
+        if shape is None:
             raise ValueError(
                 f"The convolution sweep needs square images: the data set "
                 f"{self.dataset!r} has {input_dim} features, no square "
@@ -200,7 +210,9 @@ class ConvolutionSpec(SpecKind):
     def table_size(self):
         """Entries of the convolution's table."""
         self._check_resolved()
-        return self.kernel_size**2 * self.input_shape[-1] * self.filters
+        return conv_hash(
+            self.input_shape, self.filters, self.kernel_size, self.strides
+        ).required_table_size(None, None)
 
     def params(self):
         """Trainable parameters of the convolutional networks."""
@@ -419,8 +431,8 @@ def results_table(records, spec=None):
                     row["label"],
                     "" if row["params"] is None else f"{row['params']:,}",
                     "" if entropy is None else f"{entropy:.2f}",
-                    _mean_std(row["test_accuracy"]),
-                    _mean_std(row["train_accuracy"]),
+                    mean_std(row["test_accuracy"]),
+                    mean_std(row["train_accuracy"]),
                     str(len(row["test_accuracy"])),
                 ]
             )
@@ -451,8 +463,8 @@ def accuracy_figure(records, spec=None):
     if noise:
         noise_ax.errorbar(
             [r["value"] for r in noise],
-            [_mean(r["test_accuracy"]) for r in noise],
-            yerr=[_std(r["test_accuracy"]) for r in noise],
+            [mean(r["test_accuracy"]) for r in noise],
+            yerr=[std(r["test_accuracy"]) for r in noise],
             fmt="o-",
             capsize=3,
             label="Toeplitz ArbNet, noise p",
@@ -462,8 +474,8 @@ def accuracy_figure(records, spec=None):
     handles = [
         alpha_ax.errorbar(
             [r["entropy"] for r in series],
-            [_mean(r["test_accuracy"]) for r in series],
-            yerr=[_std(r["test_accuracy"]) for r in series],
+            [mean(r["test_accuracy"]) for r in series],
+            yerr=[std(r["test_accuracy"]) for r in series],
             fmt=fmt,
             capsize=3,
             label=label,
@@ -480,7 +492,7 @@ def accuracy_figure(records, spec=None):
         )
         alpha_ax.annotate(
             text,
-            (r["entropy"], _mean(r["test_accuracy"])),
+            (r["entropy"], mean(r["test_accuracy"])),
             textcoords="offset points",
             xytext=(4, 4),
             fontsize=8,
@@ -488,9 +500,12 @@ def accuracy_figure(records, spec=None):
     colors = ("tab:green", "tab:red", "tab:gray")
     for ax in (noise_ax, alpha_ax):
         for row, color in zip([r for r in rows if r["param"] is None], colors):
-            mean, std = _mean(row["test_accuracy"]), _std(row["test_accuracy"])
-            ax.axhline(mean, color=color, linestyle="--", label=row["label"])
-            ax.axhspan(mean - std, mean + std, color=color, alpha=0.12)
+            center = mean(row["test_accuracy"])
+            spread = std(row["test_accuracy"])
+            ax.axhline(center, color=color, linestyle="--", label=row["label"])
+            ax.axhspan(
+                center - spread, center + spread, color=color, alpha=0.12
+            )
         ax.grid(True, alpha=0.3)
     noise_ax.set_xscale("symlog", linthresh=0.01)
     # p = 0 sits at the left edge, not in the middle of a negative half.
@@ -511,22 +526,3 @@ def accuracy_figure(records, spec=None):
 
 def _values(records, name):
     return [r[name] for r in records if isinstance(r.get(name), (int, float))]
-
-
-def _mean(values):
-    return sum(values) / len(values)
-
-
-def _std(values):
-    if len(values) < 2:
-        return 0.0
-    mean = _mean(values)
-    return (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
-
-
-def _mean_std(values):
-    if not values:
-        return ""
-    if len(values) == 1:
-        return f"{values[0]:.4f}"
-    return f"{_mean(values):.4f} ± {_std(values):.4f}"

@@ -16,6 +16,7 @@ import dataclasses
 from arbnet_keras import training
 from arbnet_keras.experiments import config as config_lib
 from arbnet_keras.experiments.spec_kind import SpecKind
+from arbnet_keras.experiments.spec_kind import mean_std
 
 KIND = "expansion"
 HASHES = ("uniform", "modulus", "hashed_nets")
@@ -199,7 +200,6 @@ class ExpansionSpec(SpecKind):
             return f"dense width={width} seed={config['seed']}"
         return f"{config['hash']} width={width} seed={config['seed']}"
 
-
     def describe(self):
         """A one-line, human-readable summary of the sweep."""
         widths = " ".join(str(w) for w in self.widths)
@@ -299,11 +299,11 @@ def results_table(records, spec):
                     str(row["width"]),
                     _fmt_int(row["virtual_weights"]),
                     _fmt_int(row["params"]),
-                    _mean_std(row["test_accuracy"]),
+                    mean_std(row["test_accuracy"]),
                     str(len(row["test_accuracy"])),
                     _fmt_int(row["dense_width"]),
                     _fmt_int(row["dense_params"]),
-                    _mean_std(row["dense_accuracy"]),
+                    mean_std(row["dense_accuracy"]),
                     str(len(row["dense_accuracy"])),
                 ]
             )
@@ -354,16 +354,6 @@ def _accuracies(records):
         for r in records
         if isinstance(r.get("test_accuracy"), float)
     ]
-
-
-def _mean_std(values):
-    if not values:
-        return ""
-    mean = sum(values) / len(values)
-    if len(values) == 1:
-        return f"{mean:.4f}"
-    std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
-    return f"{mean:.4f} ± {std:.4f}"
 
 
 def _fmt_int(value):

@@ -64,7 +64,8 @@ class SpecKind:
         config = dict(config)
         if config.pop("kind", cls.KIND) != cls.KIND:
             raise ValueError(
-                f"Not a {cls.KIND} sweep spec. Received: config={config!r}"
+                f"Not a sweep spec of kind {cls.KIND!r}. Received: "
+                f"config={config!r}"
             )
         names = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(config) - names)
@@ -74,3 +75,25 @@ class SpecKind:
                 f"config={config!r}"
             )
         return cls(**config)
+
+
+def mean(values):
+    """The mean of a non-empty list of numbers."""
+    return sum(values) / len(values)
+
+
+def std(values):
+    """The sample standard deviation (0 for fewer than 2 values)."""
+    if len(values) < 2:
+        return 0.0
+    center = mean(values)
+    return (sum((v - center) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+
+
+def mean_std(values):
+    """`"mean ± std"` of accuracies for a table, `""` for none."""
+    if not values:
+        return ""
+    if len(values) == 1:
+        return f"{values[0]:.4f}"
+    return f"{mean(values):.4f} ± {std(values):.4f}"

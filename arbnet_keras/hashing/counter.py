@@ -27,6 +27,8 @@ STREAM_COIN = 5
 # `Perturbed`'s noise: which weights are re-drawn, and their new entries.
 STREAM_NOISE = 6
 STREAM_NOISE_ENTRY = 7
+# `Perturbed`'s even merge: the permutation of the entries.
+STREAM_MERGE = 8
 
 
 def _mix(x):

@@ -34,28 +34,39 @@ class Perturbed(HashFunction):
       remap such as `Dirichlet(alpha)` concentrates the entries on fewer,
       unequally loaded ones (balance falls as `alpha` does). The remap
       hashes the base's entry numbers as identifiers, with the same
-      `seed`, into `remap_size` entries (the whole table by default):
-      `remap=Modulus(), remap_size=k` merges the entries into `k` evenly
-      loaded ones, fewer parameters without imbalance.
+      `table_size` and `seed`.
+    - `merge=k` merges the base's entries into the first `k` of the table
+      at random but evenly: a seeded permutation of the table's entries
+      (counter-based, the same on every machine), taken modulo `k`, so
+      every merged entry holds `table_size // k` or one more of the
+      base's entries (exactly `table_size / k` when `k` divides the table
+      size). Fewer parameters, without imbalance: the control of a remap
+      that leaves entries unused.
 
-    The remap is applied first, then the noise. The index is stored by the
-    layers (it is not computed in the graph).
+    The remap or merge is applied first, then the noise, drawn over the
+    entries in use (the whole table, or the first `merge`); the expected
+    load of every entry is unchanged by the noise when the base uses the
+    whole table evenly, as `Toeplitz` does. The index is stored by the
+    layers (it is not computed in the graph); signs and zeros are the
+    base's (its `version`).
 
     Args:
         base: The hash function perturbed, such as `Toeplitz(...)`: an
             object, a name or a config (see `arbnet_keras.hashing.get`).
         noise: Fraction of the base's non-zero weights whose entries are
             re-drawn uniformly, in `[0, 1]`. Defaults to `0.0`.
-        remap: Hash function applied to the base's entries, or `None` for
+        remap: Hash function of identifiers (not a structured one such
+            as `Toeplitz`) applied to the base's entries, or `None` for
             none. Defaults to `None`.
-        remap_size: Number of entries the remap maps into, at most the
-            table's size, or `None` for the table's size. Only with
-            `remap`. Defaults to `None`.
+        merge: Number of entries the base's entries are merged into,
+            evenly at random, at most the table's size; or `None` for no
+            merge. Not with `remap`. Defaults to `None`.
 
     Raises:
         ValueError: If `noise` is not in `[0, 1]`, `base` or `remap` is
-            not a hash function, or `remap_size` is not a positive integer
-            (or is given without `remap`).
+            not a hash function (or `remap` a structured one), `merge` is
+            not a positive integer, or both `remap` and `merge` are
+            given.
 
     Example:
 
@@ -67,7 +78,7 @@ class Perturbed(HashFunction):
     True
     """
 
-    def __init__(self, base, noise=0.0, remap=None, remap_size=None):
+    def __init__(self, base, noise=0.0, remap=None, merge=None):
         from arbnet_keras import hashing
 
         self.base = _hash_argument("base", base, hashing)
@@ -89,14 +100,27 @@ class Perturbed(HashFunction):
         self.remap = (
             None if remap is None else _hash_argument("remap", remap, hashing)
         )
-        if remap_size is not None:
-            if remap is None:
+        if self.remap is not None and (
+            self.remap.sets_table_size
+            or type(self.remap).__call__ is HashFunction.__call__
+        ):
+            raise ValueError(
+                "`remap` must hash identifiers (such as `Dirichlet`), not "
+                f"map a whole kernel. Received: remap={self.remap!r}"
+            )
+        if merge is not None:
+            if remap is not None:
                 raise ValueError(
-                    "`remap_size` needs a `remap`. Received: remap=None, "
-                    f"remap_size={remap_size!r}"
+                    "Give `remap` or `merge`, not both. Received: remap="
+                    f"{self.remap!r}, merge={merge!r}"
                 )
-            remap_size = validate_positive_int("remap_size", remap_size)
-        self.remap_size = remap_size
+            merge = validate_positive_int("merge", merge)
+        self.merge = merge
+
+    @property
+    def version(self):
+        """The base's version: its signs and zeros are the base's."""
+        return self.base.version
 
     @property
     def sets_table_size(self):
@@ -122,14 +146,17 @@ class Perturbed(HashFunction):
         return entries
 
     def _perturb(self, ids, entries, table_size, seed):
+        in_use = table_size
         if self.remap is not None:
-            size = self.remap_size or table_size
-            if size > table_size:
+            entries = np.asarray(self.remap(entries, table_size, seed))
+        elif self.merge is not None:
+            if self.merge > table_size:
                 raise ValueError(
-                    f"`remap_size` must be at most the table's size, "
-                    f"{table_size}. Received: remap_size={size}"
+                    f"`merge` must be at most the table's size, "
+                    f"{table_size}. Received: merge={self.merge}"
                 )
-            entries = np.asarray(self.remap(entries, size, seed))
+            entries = merge_entries(entries, table_size, self.merge, seed)
+            in_use = self.merge
         if self.noise > 0:
             moved = graph_hash.below32(
                 ids,
@@ -138,7 +165,7 @@ class Perturbed(HashFunction):
                 graph_hash.probability_threshold(self.noise),
             )
             drawn = graph_hash.integers32(
-                ids, seed, counter.STREAM_NOISE_ENTRY, table_size
+                ids, seed, counter.STREAM_NOISE_ENTRY, in_use
             )
             entries = np.where(moved, drawn, entries)
         return entries.astype(np.int64)
@@ -152,14 +179,28 @@ class Perturbed(HashFunction):
                 if self.remap is None
                 else keras.saving.serialize_keras_object(self.remap)
             ),
-            "remap_size": self.remap_size,
+            "merge": self.merge,
         }
 
     def __repr__(self):
         return (
             f"Perturbed(base={self.base!r}, noise={self.noise!r}, "
-            f"remap={self.remap!r}, remap_size={self.remap_size!r})"
+            f"remap={self.remap!r}, merge={self.merge!r})"
         )
+
+
+def merge_entries(entries, table_size, merge, seed):
+    """Entries merged evenly at random into `[0, merge)`.
+
+    Entry `e` goes to `rank(e) mod merge`, where `rank` is a permutation of
+    `[0, table_size)` drawn from `seed` (the order of counter-based random
+    bits), so every merged entry receives `table_size // merge` or one
+    more of the original entries.
+    """
+    keys = graph_hash.bits32(np.arange(table_size), seed, counter.STREAM_MERGE)
+    rank = np.empty(table_size, np.int64)
+    rank[np.argsort(keys, kind="stable")] = np.arange(table_size)
+    return rank[np.asarray(entries, np.int64)] % merge
 
 
 def _hash_argument(name, value, hashing):

@@ -51,8 +51,8 @@ def toeplitz_cnn(
 
     - `"toeplitz"`: a `HashedDense` over the flattened image whose hash is
       `Perturbed(Toeplitz(...), noise, remap=Dirichlet(alpha))` (with
-      `merge=k` instead, `remap=Modulus(), remap_size=k`: the entries
-      merged evenly into `k`; no remap when both are `None`), with its
+      `merge=k` instead, `Perturbed(..., merge=k)`: the entries merged
+      evenly at random into `k`; neither when both are `None`), with its
       own table of `prod(kernel_size) * channels * filters` entries:
       exactly a convolution when `noise=0` and neither is given;
     - `"conv2d"`: Keras' `Conv2D`, the reference;
@@ -80,7 +80,7 @@ def toeplitz_cnn(
         alpha: Concentration of the Dirichlet remap of the entries, or
             `None` for none; `"toeplitz"` only. Defaults to `None`.
         merge: Number of entries the convolution's entries are merged
-            into, evenly (by their number modulo `merge`), or `None`;
+            into, evenly at random (see `hashing.Perturbed`), or `None`;
             `"toeplitz"` only, not with `alpha`. Defaults to `None`.
         seed: Non-negative integer seed of the hashes and initializers.
             Defaults to `0`.
@@ -127,10 +127,9 @@ def toeplitz_cnn(
             f"both. Received: alpha={alpha!r}, merge={merge!r}"
         )
     seed = resolve_seed(seed)
-    toeplitz = _toeplitz(input_shape, filters, kernel_size, strides)
-    channels = input_shape[-1]
-    table_size = kernel_size * kernel_size * channels * filters
-    fans = kernel_size * kernel_size * (channels + filters)
+    toeplitz = conv_hash(input_shape, filters, kernel_size, strides)
+    table_size = toeplitz.required_table_size(None, None)
+    fans = kernel_size * kernel_size * (input_shape[-1] + filters)
     limit = math.sqrt(6.0 / fans)
     initializer = keras.initializers.RandomUniform(-limit, limit, seed=seed)
     layers = [keras.Input((math.prod(input_shape),), name="features")]
@@ -149,13 +148,9 @@ def toeplitz_cnn(
         ]
     else:
         if layer == "toeplitz":
-            remap = None
-            if alpha is not None:
-                remap = hashing.Dirichlet(alpha)
-            elif merge is not None:
-                remap = hashing.Modulus()
+            remap = None if alpha is None else hashing.Dirichlet(alpha)
             hash = hashing.Perturbed(
-                toeplitz, noise=noise, remap=remap, remap_size=merge
+                toeplitz, noise=noise, remap=remap, merge=merge
             )
         else:
             hash = hashing.Uniform()
@@ -188,15 +183,14 @@ def toeplitz_cnn(
 
 def trainable_params(input_shape, num_classes, filters, kernel_size, strides):
     """Trainable parameters of `toeplitz_cnn` (every `layer` alike)."""
-    features = _toeplitz(
-        input_shape, filters, kernel_size, strides
-    ).kernel_shape[1]
-    table = kernel_size * kernel_size * input_shape[-1] * filters
+    toeplitz = conv_hash(input_shape, filters, kernel_size, strides)
+    features = toeplitz.kernel_shape[1]
+    table = toeplitz.required_table_size(None, None)
     return table + 2 * filters + features * num_classes + 3 * num_classes
 
 
-def _toeplitz(input_shape, filters, kernel_size, strides):
-    """The Toeplitz hash of the network's convolution ("same" padding)."""
+def conv_hash(input_shape, filters, kernel_size, strides):
+    """The Toeplitz hash of `toeplitz_cnn`'s convolution ("same" padding)."""
     return hashing.Toeplitz(
         input_shape=input_shape,
         kernel_size=kernel_size,

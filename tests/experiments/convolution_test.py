@@ -105,16 +105,34 @@ def test_bad_arguments(kwargs, message):
 
 def test_merge_series_comes_last_and_fits_the_table():
     spec = ConvolutionSpec(
-        noise=[0], alpha=[1], merge=[13, 124], baseline=False
+        noise=[0], alpha=[1], merge=[10, 100], baseline=False
     ).resolve(784, 10)
     assert [(r["hash_param"], r["hash_value"]) for r in spec.runs()] == [
         ("noise", 0.0),
         ("alpha", 1.0),
-        ("merge", 13),
-        ("merge", 124),
+        ("merge", 10),
+        ("merge", 100),
     ]
     with pytest.raises(ValueError, match="`merge` values must be at most"):
         ConvolutionSpec(merge=[201]).resolve(784, 10)
+
+
+def test_run_key_is_pinned():
+    """Recorded sweeps resume only if the keys of their runs never change.
+
+    The key of the first noise run of docs/results/mnist5k_convolution.
+    """
+    spec = ConvolutionSpec(
+        epochs=40, seeds=3, input_shape=(28, 28, 1), num_classes=10
+    )
+    run = spec.runs()[3]
+    assert (run["hash_param"], run["hash_value"]) == ("noise", 0.0)
+    assert run_key(run) == "25cc1e28b027da13"
+
+
+def test_explicit_shape_must_fit_the_data():
+    with pytest.raises(ValueError, match="has 784 values, but"):
+        ConvolutionSpec(input_shape=(28, 28, 1)).resolve(64, 10)
 
 
 def test_specs_without_merge_still_load():
@@ -159,7 +177,7 @@ def test_tiny_sweep_resumes_tabulates_and_is_judged(tmp_path):
     claims = claim_report(convolution_records=records)
     assert [c["claim"] for c in claims] == [
         "convolution: accuracy falls with noise p (determinism)",
-        "convolution: accuracy rises with alpha (balance)",
+        "convolution: accuracy rises with alpha (balance, entries used)",
     ]
     # One alpha value: the second claim cannot be decided.
     assert claims[1]["supported"] is None

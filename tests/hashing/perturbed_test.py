@@ -128,30 +128,55 @@ def test_bad_arguments(kwargs, message):
         hashing.Perturbed(**kwargs)
 
 
-def test_remap_size_merges_evenly():
+def test_merge_is_even_and_keeps_the_structure():
+    """Each merged entry holds TABLE / k of the base's entries."""
     ids = kernel_ids()
     base = CONV.index(ids, TABLE)
-    merged = hashing.Perturbed(CONV, remap="modulus", remap_size=5).index(
-        ids, TABLE
-    )
     live = base >= 0
-    np.testing.assert_array_equal(merged[live], base[live] % 5)
-    assert set(np.unique(merged[live])) == set(range(5))
+    merged = hashing.Perturbed(CONV, merge=6).index(ids, TABLE, seed=4)
+    np.testing.assert_array_equal(merged >= 0, live)
+    sources = [np.unique(base[live][merged[live] == j]) for j in range(6)]
+    # 36 entries into 6: exactly 6 each, every base entry in one place.
+    assert [len(s) for s in sources] == [6] * 6
+    assert sorted(np.concatenate(sources)) == list(range(TABLE))
+    # At random: not the entries' numbers modulo 6, and seeded.
+    assert np.any(merged[live] != base[live] % 6)
+    again = hashing.Perturbed(CONV, merge=6).index(ids, TABLE, seed=4)
+    np.testing.assert_array_equal(merged, again)
+
+
+def test_noise_after_a_merge_stays_in_the_merged_entries():
+    ids = kernel_ids()
+    merged = hashing.Perturbed(CONV, merge=4, noise=1.0).index(ids, TABLE)
+    assert set(np.unique(merged[merged >= 0])) == set(range(4))
+
+
+def test_signs_and_zeros_are_the_bases():
+    ids = np.arange(500)
+    for version in (1, 2):
+        base = hashing.Uniform(version=version)
+        hash = hashing.Perturbed(base, noise=0.5)
+        assert hash.version == version
+        np.testing.assert_array_equal(hash.signs(ids, 3), base.signs(ids, 3))
+        np.testing.assert_array_equal(
+            hash.zeros(ids, 3, 0.5), base.zeros(ids, 3, 0.5)
+        )
 
 
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"remap_size": 4}, "`remap_size` needs a `remap`"),
-        ({"remap": "modulus", "remap_size": 0}, "`remap_size` must be a"),
+        ({"merge": 0}, "`merge` must be a positive integer"),
+        ({"merge": 4, "remap": "dirichlet"}, "not both"),
+        ({"remap": CONV}, "`remap` must hash identifiers"),
     ],
 )
-def test_bad_remap_size(kwargs, message):
+def test_bad_merge_and_remap(kwargs, message):
     with pytest.raises(ValueError, match=message):
         hashing.Perturbed(CONV, **kwargs)
 
 
-def test_remap_size_larger_than_the_table():
-    hash = hashing.Perturbed(CONV, remap="modulus", remap_size=TABLE + 1)
-    with pytest.raises(ValueError, match="`remap_size` must be at most"):
+def test_merge_larger_than_the_table():
+    hash = hashing.Perturbed(CONV, merge=TABLE + 1)
+    with pytest.raises(ValueError, match="`merge` must be at most"):
         hash.index(kernel_ids(), TABLE)
