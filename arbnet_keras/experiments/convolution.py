@@ -353,8 +353,8 @@ def summarize(records, spec=None):
             found in the records is listed).
 
     Returns:
-        A list of dicts: `label`, `model`, `param` (`"noise"`, `"alpha"`
-        or `None`), `value`, `test_accuracy` (list over seeds),
+        A list of dicts: `label`, `model`, `param` (`"noise"`, `"alpha"`,
+        `"merge"` or `None`), `value`, `test_accuracy` (list over seeds),
         `train_accuracy` (list), `entropy` (mean, nats, or `None`) and
         `params` (trainable parameters).
     """
@@ -403,9 +403,7 @@ def summarize(records, spec=None):
                 "value": value,
                 "test_accuracy": _values(group, "test_accuracy"),
                 "train_accuracy": _values(group, "train_accuracy"),
-                "entropy": (
-                    sum(entropies) / len(entropies) if entropies else None
-                ),
+                "entropy": mean(entropies) if entropies else None,
                 "params": group[0].get("num_params") if group else None,
             }
         )
