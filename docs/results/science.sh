@@ -14,7 +14,7 @@ $A sweep neighborhood --dataset fashion_mnist_debian --radius 0 3 30 300 --spars
 # work"). 40 epochs: on Fashion-MNIST the plateau schedule first cuts the
 # learning rate between epochs 21 and 39. TensorFlow here: it ran this
 # network faster than JAX on this CPU (JAX reads the stored index slower).
-$A sweep convolution --dataset mnist_5k --epochs 40 --out runs/mnist5k_convolution $Q
+$A sweep convolution --dataset mnist_5k --merge 10 20 40 50 100 --epochs 40 --out runs/mnist5k_convolution $Q
 $A sweep convolution --dataset fashion_mnist_debian --epochs 40 --out runs/fmnist_convolution $Q
 # The neighborhood sweep on Fashion-MNIST for as many epochs, on JAX
 # (1.4x faster than TensorFlow for this MLP here; needs jax installed).
