@@ -47,7 +47,7 @@ from arbnet_keras.layers.kernels import GatherKernel
 from arbnet_keras.layers.kernels import GraphHashKernel
 from arbnet_keras.layers.kernels import computes_in_graph
 
-__all__ = ["FORMATS", "export", "hash_in_graph"]
+__all__ = ["FORMATS", "export", "hash_in_graph", "run_tflite"]
 
 FORMATS = ("saved_model", "tflite")
 
@@ -128,6 +128,37 @@ def export(model, filepath, format="saved_model", select_tf_ops="auto"):
     partial.write_bytes(flatbuffer)
     os.replace(partial, filepath)
     return _size(filepath)
+
+
+def run_tflite(filepath, inputs):
+    """Runs a one-input, one-output TFLite file in LiteRT.
+
+    Args:
+        filepath: Path of the `.tflite` file, such as `export` writes.
+        inputs: NumPy array of a whole batch, of the model's input dtype.
+
+    Returns:
+        The output for the batch, as a NumPy array.
+
+    Raises:
+        ImportError: If LiteRT (`ai-edge-litert`, the extra `deploy`) is
+            not installed.
+
+    Example:
+
+    >>> export(model, "model.tflite", format="tflite")
+    >>> outputs = run_tflite("model.tflite", x[:64])
+    """
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(filepath))
+    (detail,) = interpreter.get_input_details()
+    interpreter.resize_tensor_input(detail["index"], inputs.shape)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(detail["index"], inputs)
+    interpreter.invoke()
+    (output,) = interpreter.get_output_details()
+    return interpreter.get_tensor(output["index"])
 
 
 def hash_in_graph(model):

@@ -55,19 +55,6 @@ def _size(path):
     return path.stat().st_size
 
 
-def _run_tflite(path, inputs):
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_path=str(path))
-    (detail,) = interpreter.get_input_details()
-    interpreter.resize_tensor_input(detail["index"], inputs.shape)
-    interpreter.allocate_tensors()
-    interpreter.set_tensor(detail["index"], inputs)
-    interpreter.invoke()
-    (output,) = interpreter.get_output_details()
-    return interpreter.get_tensor(output["index"])
-
-
 def measure(name, tmp):
     import tensorflow as tf
 
@@ -97,7 +84,7 @@ def measure(name, tmp):
     )
     row["tflite_error"] = None
     if not row["select_tf_ops"]:
-        outputs = _run_tflite(tmp / f"{name}.tflite", inputs)
+        outputs = deploy.run_tflite(tmp / f"{name}.tflite", inputs)
         row["tflite_error"] = float(np.abs(outputs - expected).max())
     return row
 

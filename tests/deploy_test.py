@@ -43,19 +43,6 @@ def dense_sizes(tmp_path_factory):
     }
 
 
-def _run_tflite(path, inputs):
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_path=str(path))
-    (detail,) = interpreter.get_input_details()
-    interpreter.resize_tensor_input(detail["index"], inputs.shape)
-    interpreter.allocate_tensors()
-    interpreter.set_tensor(detail["index"], inputs)
-    interpreter.invoke()
-    (output,) = interpreter.get_output_details()
-    return interpreter.get_tensor(output["index"])
-
-
 def _export_tflite(model, path):
     """Exports with TFLite's built-in operators only: LiteRT runs it."""
     pytest.importorskip("ai_edge_litert")
@@ -89,7 +76,7 @@ def test_tflite_predicts_and_is_small(hash, tmp_path, dense_sizes):
     model = _mnist(hash)
     expected = model.predict(INPUTS, verbose=0)
     size = _export_tflite(model, tmp_path / "m.tflite")
-    outputs = _run_tflite(tmp_path / "m.tflite", INPUTS)
+    outputs = deploy.run_tflite(tmp_path / "m.tflite", INPUTS)
     np.testing.assert_allclose(outputs, expected, atol=1e-5)
     assert size <= 0.1 * dense_sizes["tflite"]
 
@@ -116,7 +103,7 @@ def test_kmeans_stores_its_narrow_index(tmp_path, dense_sizes):
     assert 198_800 < size < 0.35 * dense_sizes["saved_model"]
     with pytest.warns(UserWarning, match="keep their stored index"):
         size = _export_tflite(model, tmp_path / "m.tflite")
-    outputs = _run_tflite(tmp_path / "m.tflite", INPUTS)
+    outputs = deploy.run_tflite(tmp_path / "m.tflite", INPUTS)
     np.testing.assert_allclose(outputs, expected, atol=1e-5)
     assert 198_800 < size < 0.3 * dense_sizes["tflite"]
 
