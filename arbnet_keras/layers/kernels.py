@@ -265,8 +265,14 @@ class GraphHashKernel:
         self.ids_dtype = position_dtype(
             max(self.offset, self.position_offset) + self.size
         )
+        self._takes = {}
 
-    def _gather(self, table, positions):
+    def entries(self, positions):
+        """`(entries, scale)` of the weights at `positions`.
+
+        `scale` holds the signs and zeros, or is `None` when there are
+        none.
+        """
         # Zeros consume identifiers here (`computes_in_graph`), so a
         # weight's identifier is its position plus the layer's offset.
         ids = positions + self.offset
@@ -280,20 +286,73 @@ class GraphHashKernel:
             )
             live = ops.cast(ops.logical_not(zero), self.dtype)
             scale = live if scale is None else scale * live
+        return entries, scale
+
+    def _gather(self, table, positions):
+        entries, scale = self._flat_entries(positions)
         return _take(
             table, entries, scale, self.table_size, self.dense_gradient
         )
 
-    def __call__(self, table):
+    def _take(self, table, key, positions_fn, *args):
+        """`_gather(table, positions_fn(*args))`, fused on TensorFlow.
+
+        For training on TensorFlow, the positions, the hash and the gather
+        run as one XLA function, and so do they and the scatter-add of the
+        table gradient (`EntryTake`, one per `key`): about as fast as
+        gathering a stored index, where TensorFlow's own kernels, one pass
+        over the weights per operation, are several times slower.
+        """
+        if not self.dense_gradient or keras.backend.backend() != "tensorflow":
+            return self._gather(table, positions_fn(*args))
+        take = self._takes.get(key)
+        if take is None:
+            take = EntryTake(
+                lambda *a: self._flat_entries(positions_fn(*a)),
+                self.table_size,
+            )
+            self._takes[key] = take
+        return take(table, *args)
+
+    def _flat_entries(self, positions):
+        """`entries(positions)` hashed flat: XLA fuses a 1-D hash into
+        the gather and the scatter-add, and not a 2-D one (twice as slow).
+        """
+        shape = ops.shape(positions)
+        entries, scale = self.entries(ops.reshape(positions, (-1,)))
+        entries = ops.reshape(entries, shape)
+        if scale is not None:
+            scale = ops.reshape(scale, shape)
+        return entries, scale
+
+    def _kernel_positions(self):
         positions = ops.arange(self.size, dtype=self.ids_dtype)
-        return self._gather(table, ops.reshape(positions, self.shape))
+        return ops.reshape(positions, self.shape)
+
+    def _row_positions(self, rows):
+        return row_positions(
+            rows, self.kernel_shape, self.axes, self.ids_dtype
+        )
+
+    def _column_positions(self, start, size):
+        input_dim, units = self.kernel_shape
+        dtype = self.ids_dtype
+        start = ops.cast(start, dtype)
+        if self.axes is not None:  # Unit u's weights are u * input_dim + i.
+            positions = start * input_dim + ops.arange(
+                size * input_dim, dtype=dtype
+            )
+            return ops.reshape(positions, (size, input_dim))
+        # Weight (i, u) is i * units + u.
+        rows = ops.arange(input_dim, dtype=dtype)[:, None] * units
+        return rows + (start + ops.arange(size, dtype=dtype))
+
+    def __call__(self, table):
+        return self._take(table, "kernel", self._kernel_positions)
 
     def lookup(self, table, rows):
         """`kernel[rows]` of a 2D kernel, hashing the rows' identifiers."""
-        positions = row_positions(
-            rows, self.kernel_shape, self.axes, self.ids_dtype
-        )
-        return self._gather(table, positions)
+        return self._take(table, "lookup", self._row_positions, rows)
 
     def columns(self, table, start, size):
         """Columns `[start, start + size)` of a 2D kernel, numbering layout.
@@ -302,18 +361,12 @@ class GraphHashKernel:
         is `(1, 0)`), else `(input_dim, size)`. `start` may be a scalar
         integer tensor; `size` is a Python int.
         """
-        input_dim, units = self.kernel_shape
-        dtype = self.ids_dtype
-        start = ops.cast(start, dtype)
-        if self.axes is not None:  # Unit u's weights are u * input_dim + i.
-            positions = start * input_dim + ops.arange(
-                size * input_dim, dtype=dtype
-            )
-            positions = ops.reshape(positions, (size, input_dim))
-        else:  # Weight (i, u) is i * units + u.
-            rows = ops.arange(input_dim, dtype=dtype)[:, None] * units
-            positions = rows + (start + ops.arange(size, dtype=dtype))
-        return self._gather(table, positions)
+        return self._take(
+            table,
+            ("columns", size),
+            lambda first: self._column_positions(first, size),
+            start,
+        )
 
 
 def position_dtype(end):
@@ -385,9 +438,6 @@ def _gather_scaled(table, index, scale):
     return kernel if scale is None else kernel * scale
 
 
-_xla_gather_scaled = None
-
-
 def _in_xla_context():
     try:
         from tensorflow.python.framework import ops as tf_ops
@@ -399,66 +449,115 @@ def _in_xla_context():
 
 
 def _gather_dense_grad(table, index, scale, table_size, used=None):
-    """`table[index] * scale` with a summed table gradient (TensorFlow).
+    """`table[index] * scale` with a summed table gradient (TensorFlow)."""
+    return _stored_take(table_size)(table, index, scale, used=used)
+
+
+def _summed(upstream, entries, scale, table_size, bincount):
+    """The table gradient: `upstream * scale` summed per entry.
+
+    `bincount` with weights (TensorFlow's kernel, which XLA cannot
+    compile) is faster than a scatter-add of a stored index outside XLA.
+    Half-precision gradients are summed in float32.
+    """
+    import tensorflow as tf
+
+    if scale is not None:
+        upstream = upstream * scale
+    values = tf.reshape(upstream, [-1])
+    dtype = values.dtype
+    if dtype not in (tf.float32, tf.float64):
+        values = tf.cast(values, tf.float32)
+    ids = tf.reshape(tf.cast(entries, tf.int32), [-1])
+    if bincount:
+        summed = tf.math.bincount(
+            ids,
+            weights=values,
+            minlength=table_size,
+            maxlength=table_size,
+            dtype=values.dtype,
+        )
+    else:
+        summed = tf.math.unsorted_segment_sum(values, ids, table_size)
+    return tf.cast(summed, dtype)
+
+
+class EntryTake:
+    """`table[entries] * scale` with a summed table gradient (TensorFlow).
+
+    `(entries, scale) = entries_fn(*args)`: a stored index read from
+    `args`, or entries hashed from identifiers that `args` describe (a
+    block's first column, a batch's tokens). The forward pass and the
+    table gradient each run as one XLA-compiled function, so the hashing,
+    the gather (or the scatter-add of the gradient) and the scale fuse
+    into one pass over the weights, with no index of the weights' size in
+    memory: TensorFlow's own element-wise and gather kernels, one pass
+    each, are several times slower. Inside an XLA-compiled step the
+    functions are inlined; under a `tf.distribute` strategy they run
+    uncompiled (XLA under `MirroredStrategy` on CPU devices fails in TF
+    2.21).
 
     With `used` (the sorted entries the index holds), the gradient is a
     `tf.IndexedSlices` with one slice per used entry, already summed: the
     `kernel_mode="gather"` contract (a sparse table gradient) at the cost
     of the dense one, instead of one slice per virtual weight, which the
     optimizer would have to sum with a slow segment sum.
-
-    Outside XLA, TensorFlow's own gather kernel is several times slower
-    than XLA's, so the forward pass runs as a small XLA-compiled function,
-    unless a `tf.distribute` strategy is active (XLA under
-    `MirroredStrategy` on CPU devices fails in TF 2.21). The gradient is a
-    `bincount` with weights, which XLA cannot compile but which is faster
-    than XLA's scatter-add; inside an XLA-compiled step it is that
-    scatter-add.
     """
-    import tensorflow as tf
 
-    global _xla_gather_scaled
-    in_xla = _in_xla_context()
-    forward = _gather_scaled
-    if not in_xla and not tf.distribute.has_strategy():
-        if _xla_gather_scaled is None:
-            _xla_gather_scaled = tf.function(_gather_scaled, jit_compile=True)
-        forward = _xla_gather_scaled
+    def __init__(self, entries_fn, table_size, stored=False):
+        self.entries_fn = entries_fn
+        self.table_size = table_size
+        self.stored = stored
+        self._compiled = None
 
-    @tf.custom_gradient
-    def gather(table):
-        def grad(upstream):
-            if scale is not None:
-                upstream = upstream * scale
-            values = tf.reshape(upstream, [-1])
-            ids = tf.reshape(tf.cast(index, tf.int32), [-1])
-            if in_xla:
-                summed = tf.math.unsorted_segment_sum(values, ids, table_size)
+    def forward(self, table, *args):
+        entries, scale = self.entries_fn(*args)
+        return _gather_scaled(table, entries, scale)
+
+    def table_gradient(self, upstream, *args):
+        entries, scale = self.entries_fn(*args)
+        return _summed(upstream, entries, scale, self.table_size, False)
+
+    def __call__(self, table, *args, used=None):
+        import tensorflow as tf
+
+        forward, table_gradient = self.forward, self.table_gradient
+        in_xla = _in_xla_context()
+        if not in_xla and not tf.distribute.has_strategy():
+            if self._compiled is None:
+                self._compiled = (
+                    tf.function(self.forward, jit_compile=True),
+                    tf.function(self.table_gradient, jit_compile=True),
+                )
+            forward, table_gradient = self._compiled
+        if not in_xla and self.stored:
+            def table_gradient(upstream, index, scale):
+                return _summed(upstream, index, scale, self.table_size, True)
+
+        @tf.custom_gradient
+        def take(table):
+            def grad(upstream):
+                summed = table_gradient(upstream, *args)
                 if used is None:
                     return summed
-                return tf.IndexedSlices(
-                    tf.gather(summed, used), used, tf.constant([table_size])
-                )
-            compute_dtype = values.dtype
-            if compute_dtype not in (tf.float32, tf.float64):
-                values = tf.cast(values, tf.float32)
-            summed = tf.math.bincount(
-                ids,
-                weights=values,
-                minlength=table_size,
-                maxlength=table_size,
-                dtype=values.dtype,
-            )
-            summed = tf.cast(summed, compute_dtype)
-            if used is None:
-                return summed
-            return tf.IndexedSlices(
-                tf.gather(summed, used), used, tf.constant([table_size])
-            )
+                shape = tf.constant([self.table_size])
+                return tf.IndexedSlices(tf.gather(summed, used), used, shape)
 
-        return forward(table, index, scale), grad
+            return forward(table, *args), grad
 
-    return gather(tf.convert_to_tensor(table))
+        return take(tf.convert_to_tensor(table))
+
+
+# The `EntryTake` of stored indexes, one per table size.
+_STORED_TAKES = {}
+
+
+def _stored_take(table_size):
+    if table_size not in _STORED_TAKES:
+        _STORED_TAKES[table_size] = EntryTake(
+            lambda index, scale: (index, scale), table_size, stored=True
+        )
+    return _STORED_TAKES[table_size]
 
 
 class KernelCache:
