@@ -194,6 +194,40 @@ class CycledBatches(keras.utils.PyDataset):
         return self.x[index], self.y[index]
 
 
+class Arrays:
+    """NumPy training arrays, fitted with `fit(x, y, batch_size=...)`."""
+
+    def __init__(self, x, y, batch_size):
+        self.x, self.y, self.batch_size = x, y, batch_size
+
+
+INPUTS = ("tf.data", "numpy")
+
+
+def train_data(
+    inputs, input_dim, num_classes, batch_size, steps, num_batches=4, seed=0
+):
+    """Training data of one of the `INPUTS` kinds, for `timing.fit_runner`.
+
+    `"tf.data"`: `train_dataset` (`CycledBatches` off TensorFlow).
+    `"numpy"`: `Arrays` of `steps` random batches, which `fit` shuffles
+    and batches itself, as it does for users.
+    """
+    if inputs == "tf.data":
+        return train_dataset(
+            input_dim, num_classes, batch_size, num_batches, seed
+        )
+    if inputs != "numpy":
+        raise ValueError(
+            f"Invalid value for argument `inputs`. Expected one of {INPUTS}. "
+            f"Received: inputs={inputs!r}"
+        )
+    x, y = batches(input_dim, num_classes, batch_size, steps, seed)
+    return Arrays(
+        x.reshape((-1, input_dim)), y.reshape((-1,)), batch_size=batch_size
+    )
+
+
 def train_dataset(input_dim, num_classes, batch_size, num_batches=4, seed=0):
     """Endless training data cycling over a few random batches.
 

@@ -101,6 +101,7 @@ PRESETS = {
                 [(32, 16)], ["identity", "uniform"], ["1/10"], [8], [False]
             )
             + train_cases([(32, 16)], ["modulus"], ["1/10"], [8], [True]),
+            "inputs": ["tf.data", "numpy"],
             "steps": 3,
             "repeats": 2,
         },
@@ -274,6 +275,28 @@ PRESETS["backends"] = {
     "networks": {
         **PRESETS["default"]["networks"],
         "xla": ["auto"],
+        "repeats": 5,
+    },
+}
+
+# Issue 12's matrix: every hash of the 2000x2000 layer and the paper's
+# two networks, batch 64 and 256, XLA off and on, `fit` on `tf.data` and
+# on NumPy arrays (Keras' default shuffling). Run it once per kernel mode:
+# `--preset paths --kernel-mode auto gather`.
+PRESETS["paths"] = {
+    "train_step": {
+        "cases": train_cases(
+            [(2000, 2000)], HASHES, ["1/10"], [64, 256], [False, True]
+        ),
+        "inputs": ["tf.data", "numpy"],
+        "steps": 8,
+        "repeats": 5,
+    },
+    "networks": {
+        **PRESETS["default"]["networks"],
+        "batch": [64, 256],
+        "xla": [False, True],
+        "inputs": ["tf.data", "numpy"],
         "repeats": 5,
     },
 }

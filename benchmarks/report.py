@@ -270,10 +270,10 @@ def markdown_backend_table(results_list):
         A list of lines.
     """
     lines = [
-        "| backend | jit | case | batch | dense ms/step min / median "
-        "| hashed ms/step min / median | ratio of minima "
-        "| median ratio |",
-        "|---|---|---|---:|---:|---:|---:|---:|",
+        "| backend | jit | inputs | case | variant | batch "
+        "| dense ms/step min / median | hashed ms/step min / median "
+        "| ratio of minima | median ratio |",
+        "|---|---|---|---|---|---:|---:|---:|---:|---:|",
     ]
     notes = []
     for results in results_list:
@@ -284,18 +284,18 @@ def markdown_backend_table(results_list):
             for record in records:
                 params = record["params"]
                 jit = params.get("jit_compile", params.get("xla"))
+                # Files written before the `inputs` setting used tf.data.
+                inputs = params.get("inputs", "tf.data")
+                variant = params.get("variant") or "-"
+                head = f"| {name} | {'on' if jit else 'off'} | {inputs} "
+                head += f"| {_case(record)} | {variant} | {params['batch']} "
                 if "error" in record:
-                    lines.append(
-                        f"| {name} | {jit} | {_case(record)} "
-                        f"| {params['batch']} | error: {record['error']} "
-                        "| | | |"
-                    )
+                    lines.append(f"{head}| error: {record['error']} | | | |")
                     continue
                 hashed, dense = record["hashed"], record["dense"]
                 lines.append(
-                    f"| {name} | {'on' if jit else 'off'} | {_case(record)} "
-                    f"| {params['batch']} "
-                    f"| {min(dense['raw']) * 1e3:.1f} / "
+                    head
+                    + f"| {min(dense['raw']) * 1e3:.1f} / "
                     f"{dense['median'] * 1e3:.1f} "
                     f"| {min(hashed['raw']) * 1e3:.1f} / "
                     f"{hashed['median'] * 1e3:.1f} "

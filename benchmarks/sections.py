@@ -11,6 +11,7 @@ the list of hashed-layer variants (extra `HashedDense` arguments, such as
 
 import functools
 import gc
+import itertools
 import json
 import math
 import os
@@ -84,6 +85,16 @@ def _xla(xla):
     return "xla" if xla else "no-xla"
 
 
+def _inputs(settings):
+    """The training input kinds of a section (`builders.INPUTS`)."""
+    return settings.get("inputs", ["tf.data"])
+
+
+def _inputs_suffix(inputs):
+    # Labels of `tf.data` records are those of earlier results files.
+    return "" if inputs == "tf.data" else f" {inputs}"
+
+
 def _warm_up(runners, failures):
     """Calls each runner once; moves the failing ones to `failures`."""
     for name in list(runners):
@@ -106,18 +117,19 @@ def train_step(settings, variants, log):
     steps, repeats = settings["steps"], settings["repeats"]
     groups = {}
     for case in settings["cases"]:
-        key = (tuple(case["shape"]), case["batch"], case["xla"])
-        groups.setdefault(key, []).append(case)
+        for inputs in _inputs(settings):
+            key = (tuple(case["shape"]), case["batch"], case["xla"], inputs)
+            groups.setdefault(key, []).append(case)
     records = []
-    for (shape, batch, xla), cases in groups.items():
+    for (shape, batch, xla, inputs), cases in groups.items():
         _fresh()
         input_dim, units = shape
         num_weights = input_dim * units
         log(
-            f"train_step {input_dim}x{units} batch {batch} {_xla(xla)}: "
-            f"{len(cases) * len(variants)} hashed models"
+            f"train_step {input_dim}x{units} batch {batch} {_xla(xla)} "
+            f"{inputs}: {len(cases) * len(variants)} hashed models"
         )
-        dataset = builders.train_dataset(input_dim, units, batch)
+        dataset = builders.train_data(inputs, input_dim, units, batch, steps)
         dense = builders.layer_model(input_dim, units)
         builders.compile_sgd(dense, xla)
         runners = {"dense": timing.fit_runner(dense, dataset, steps)}
@@ -126,7 +138,8 @@ def train_step(settings, variants, log):
             for variant in variants:
                 label = (
                     f"{input_dim}x{units} {case['hash']} {case['table']} "
-                    f"b{batch} {_xla(xla)}{_suffix(variant)}"
+                    f"b{batch} {_xla(xla)}{_inputs_suffix(inputs)}"
+                    f"{_suffix(variant)}"
                 )
                 params[label] = {
                     "input_dim": input_dim,
@@ -139,6 +152,7 @@ def train_step(settings, variants, log):
                     "virtual_weights": num_weights,
                     "batch": batch,
                     "xla": xla,
+                    "inputs": inputs,
                     "variant": variant["name"],
                     "layer_kwargs": variant["kwargs"],
                     "steps": steps,
@@ -181,15 +195,23 @@ def train_step(settings, variants, log):
 def networks(settings, variants, log):
     """Seconds per `fit` step of the paper's networks, hashed and dense."""
     steps, repeats = settings["steps"], settings["repeats"]
-    batch, recipe = settings["batch"], settings.get("recipe", "paper")
+    recipe = settings.get("recipe", "paper")
+    # `batch`: one batch size, or a list of them.
+    batch_sizes = settings["batch"]
+    if isinstance(batch_sizes, int):
+        batch_sizes = [batch_sizes]
     records = []
     for name in settings["networks"]:
         input_dim, _, num_classes, num_train = config.NETWORKS[name]
-        steps_per_epoch = math.ceil(num_train / batch)
-        for xla in settings["xla"]:
+        for batch, xla, inputs in itertools.product(
+            batch_sizes, settings["xla"], _inputs(settings)
+        ):
+            steps_per_epoch = math.ceil(num_train / batch)
             _fresh()
-            log(f"networks {name} {_xla(xla)}")
-            dataset = builders.train_dataset(input_dim, num_classes, batch)
+            log(f"networks {name} batch {batch} {_xla(xla)} {inputs}")
+            dataset = builders.train_data(
+                inputs, input_dim, num_classes, batch, steps
+            )
             dense, dense_build = timing.timed(
                 builders.network_model, name, None
             )
@@ -198,13 +220,15 @@ def networks(settings, variants, log):
             params, failures = {}, {}
             for variant in variants:
                 label = f"{name} uniform {settings['table_size']} "
-                label += f"b{batch} {_xla(xla)}{_suffix(variant)}"
+                label += f"b{batch} {_xla(xla)}{_inputs_suffix(inputs)}"
+                label += _suffix(variant)
                 params[label] = {
                     "network": name,
                     "hash": "uniform",
                     "table_size": settings["table_size"],
                     "batch": batch,
                     "xla": xla,
+                    "inputs": inputs,
                     "recipe": recipe,
                     "variant": variant["name"],
                     "layer_kwargs": variant["kwargs"],
@@ -251,8 +275,8 @@ def networks(settings, variants, log):
                     )
                 records.append(record)
     notes = [
-        f"Random data shaped like the real sets; epoch_seconds = median "
-        f"step time x ceil(num_train / {batch}). Recipe: {recipe}."
+        "Random data shaped like the real sets; epoch_seconds = median "
+        f"step time x ceil(num_train / batch). Recipe: {recipe}."
     ]
     return {"records": records, "notes": notes}
 

@@ -40,19 +40,25 @@ class StepTimer(keras.callbacks.Callback):
         return (self.ends[-1] - self.ends[0]) / (len(self.ends) - 1)
 
 
-def fit_runner(model, dataset, steps):
-    """A function that fits `steps` steps and returns seconds per step."""
+def fit_runner(model, data, steps=None):
+    """A function that fits one epoch and returns seconds per step.
+
+    Args:
+        model: A compiled model.
+        data: A dataset (`tf.data` or `keras.utils.PyDataset`), fitted
+            for `steps` steps, or `builders.Arrays`: NumPy arrays fitted
+            as users fit them, `fit(x, y, batch_size=...)` with Keras'
+            default shuffling, one epoch of the arrays' batches.
+        steps: Steps of a dataset's epoch; ignored for arrays.
+    """
+    if hasattr(data, "batch_size"):  # NumPy arrays.
+        fit_kwargs = dict(x=data.x, y=data.y, batch_size=data.batch_size)
+    else:
+        fit_kwargs = dict(x=data, steps_per_epoch=steps, shuffle=False)
 
     def run():
         timer = StepTimer()
-        model.fit(
-            dataset,
-            epochs=1,
-            steps_per_epoch=steps,
-            verbose=0,
-            shuffle=False,
-            callbacks=[timer],
-        )
+        model.fit(**fit_kwargs, epochs=1, verbose=0, callbacks=[timer])
         return timer.seconds_per_step()
 
     return run
@@ -102,9 +108,9 @@ def interleave(runners, repeats, warmup=1):
 
 
 def summary(raw):
-    """`{"raw": [...], "median": ...}` of a list of measurements."""
+    """`{"raw": [...], "median": ..., "min": ...}` of measurements."""
     raw = [float(value) for value in raw]
-    return {"raw": raw, "median": statistics.median(raw)}
+    return {"raw": raw, "median": statistics.median(raw), "min": min(raw)}
 
 
 def compare(hashed, dense):
@@ -118,6 +124,7 @@ def compare(hashed, dense):
         "hashed": summary(hashed),
         "dense": summary(dense),
         "ratio": statistics.median(ratios) if ratios else None,
+        "ratio_of_mins": min(hashed) / min(dense) if min(dense) > 0 else None,
         "ratio_raw": ratios,
     }
 

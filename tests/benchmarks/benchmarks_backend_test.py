@@ -95,9 +95,10 @@ def test_markdown_table(tmp_path):
         paths.append(str(path))
     lines = []
     run.main(["--markdown-from", *paths], print_fn=lines.append)
+    # A file without `inputs` (written before the setting) was tf.data.
     assert lines[2] == (
-        "| jax 0.10.2 | on | 2000x2000 uniform 1/10 | 64 | 10.0 / 11.0 "
-        "| 13.0 / 14.0 | 1.30 | 1.29 |"
+        "| jax 0.10.2 | on | tf.data | 2000x2000 uniform 1/10 | - | 64 "
+        "| 10.0 / 11.0 | 13.0 / 14.0 | 1.30 | 1.29 |"
     )
     assert lines[3].startswith("| torch 2.13.0 | off |")
     assert "load average [3.0, 3.5, 4.0] at the start" in lines[-2]

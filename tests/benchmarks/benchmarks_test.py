@@ -105,16 +105,20 @@ def test_ratios_are_positive_floats(smoke):
 def test_train_step_covers_preset_cases(smoke):
     section = smoke[0]["sections"]["train_step"]
     cases = config.PRESETS["smoke"]["train_step"]["cases"]
+    inputs = config.PRESETS["smoke"]["train_step"]["inputs"]
     records = section["records"]
-    assert len(records) == len(cases)
+    assert len(records) == len(cases) * len(inputs)
     repeats = config.PRESETS["smoke"]["train_step"]["repeats"]
-    for case, record in zip(cases, records):
-        params = record["params"]
-        assert params["hash"] == case["hash"]
-        assert params["table"] == case["table"]
-        assert params["batch"] == case["batch"]
-        assert params["xla"] == case["xla"]
-        assert len(record["hashed"]["raw"]) == repeats
+    for kind in inputs:
+        of_kind = [r for r in records if r["params"]["inputs"] == kind]
+        assert len(of_kind) == len(cases)
+        key = lambda c: (c["hash"], c["table"], c["batch"], c["xla"])  # noqa: E731
+        assert sorted(map(key, cases)) == sorted(
+            key(r["params"]) for r in of_kind
+        )
+        for record in of_kind:
+            assert len(record["hashed"]["raw"]) == repeats
+            assert record["label"].endswith(" numpy") == (kind == "numpy")
     identity = [r for r in records if r["params"]["hash"] == "identity"]
     assert identity[0]["params"]["table_entries"] == 32 * 16
     assert any("toeplitz" in note for note in section["notes"])
@@ -167,12 +171,45 @@ def test_plot_from_existing_results(smoke, tmp_path):
     assert any(line.startswith("== scaling") for line in lines)
 
 
+def test_fit_runner_on_arrays_fits_their_batches_with_shuffling():
+    import keras
+
+    data = builders.train_data("numpy", 6, 3, batch_size=4, steps=5)
+    assert data.x.shape == (20, 6) and data.y.shape == (20,)
+    model = builders.layer_model(6, 3, "uniform", "1/10")
+    builders.compile_sgd(model, False)
+    seen = []
+
+    class Count(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(batch)
+
+    fit = model.fit
+
+    def counted_fit(*args, **kwargs):
+        assert "shuffle" not in kwargs  # Keras' default, True.
+        kwargs["callbacks"] = kwargs["callbacks"] + [Count()]
+        return fit(*args, **kwargs)
+
+    model.fit = counted_fit
+    seconds = timing.fit_runner(model, data)()
+    assert seen == [0, 1, 2, 3, 4]
+    assert seconds > 0
+
+
+def test_train_data_refuses_unknown_inputs():
+    with pytest.raises(ValueError, match="inputs='csv'"):
+        builders.train_data("csv", 6, 3, batch_size=4, steps=5)
+
+
 def test_compare_takes_median_of_paired_ratios():
     fields = timing.compare([2.0, 9.0, 3.0], [1.0, 3.0, 1.0])
     assert fields["ratio_raw"] == [2.0, 3.0, 3.0]
     assert fields["ratio"] == 3.0
     assert fields["hashed"]["median"] == 3.0
     assert fields["dense"]["median"] == 1.0
+    assert fields["hashed"]["min"] == 2.0
+    assert fields["ratio_of_mins"] == 2.0
 
 
 def test_interleave_rotates_and_reverses_order():
