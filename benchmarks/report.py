@@ -294,8 +294,7 @@ def markdown_backend_table(results_list):
                     continue
                 hashed, dense = record["hashed"], record["dense"]
                 lines.append(
-                    head
-                    + f"| {min(dense['raw']) * 1e3:.1f} / "
+                    head + f"| {min(dense['raw']) * 1e3:.1f} / "
                     f"{dense['median'] * 1e3:.1f} "
                     f"| {min(hashed['raw']) * 1e3:.1f} / "
                     f"{hashed['median'] * 1e3:.1f} "

@@ -330,9 +330,7 @@ class GraphHashKernel:
         return ops.reshape(positions, self.shape)
 
     def _row_positions(self, rows):
-        return row_positions(
-            rows, self.kernel_shape, self.axes, self.ids_dtype
-        )
+        return row_positions(rows, self.kernel_shape, self.axes, self.ids_dtype)
 
     def _column_positions(self, start, size):
         input_dim, units = self.kernel_shape
@@ -531,6 +529,7 @@ class EntryTake:
                 )
             forward, table_gradient = self._compiled
         if not in_xla and self.stored:
+
             def table_gradient(upstream, index, scale):
                 return _summed(upstream, index, scale, self.table_size, True)
 
