@@ -1,6 +1,6 @@
 """How a hashed layer turns its table into a weight tensor.
 
-Two strategies produce the same kernel and the same table gradient:
+Three strategies produce the same kernel and the same table gradient:
 
 - `GatherKernel`: `kernel = table[index]` with a stored constant index. In
   `"gather"` mode the table gradient is a `tf.IndexedSlices` with one
@@ -8,13 +8,18 @@ Two strategies produce the same kernel and the same table gradient:
   `tf.gather` gradient would hold one slice per virtual weight, which the
   optimizer then sums with a segment sum five times slower than the whole
   step). In `"auto"` mode the table gradient is computed densely:
-  `bincount` with weights outside XLA (several times faster than
-  TensorFlow's `unsorted_segment_sum`), a scatter-add inside XLA.
+  `bincount` with weights outside XLA (faster than a scatter-add there),
+  a scatter-add inside XLA.
 - `TiledKernel`: for identifiers that run contiguously through the kernel
   and a hash of the form `entry = id mod n` (modulus, identity,
   neighborhood of radius 0), the kernel laid out in numbering order is the
   table rotated and tiled, so no index is stored and no gather runs; the
   gradient folds the tiles back and sums them.
+- `GraphHashKernel`: no index; the entries are hashed from the weights'
+  identifiers inside the step, bit for bit as the NumPy index builder
+  would. On TensorFlow the hash, the gather and the scale run as one
+  XLA-compiled function, and so do the hash and the scatter-add of the
+  table gradient (`EntryTake`), about as fast as reading a stored index.
 
 The index is stored in the narrowest integer type that holds the table's
 entries (uint8, int16 or int32): a byte a weight for tables of at most 256

@@ -217,6 +217,49 @@ def test_layers_computing_in_graph_equal_the_stored_index(case, numbering):
     np.testing.assert_array_equal(_np(hashed(tokens)), _np(gathered(tokens)))
 
 
+def _trained_tables(layers, inputs, targets, jit_compile):
+    tables = []
+    for layer in layers:
+        model = keras.Sequential([keras.Input(inputs.shape[1:]), layer])
+        model.compile(
+            keras.optimizers.SGD(0.05, momentum=0.9),
+            "mse",
+            jit_compile=jit_compile,
+        )
+        model.fit(
+            inputs, targets, epochs=2, batch_size=2, shuffle=False, verbose=0
+        )
+        tables.append(_np(layer.table_variable))
+    return tables
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+@pytest.mark.parametrize("case", sorted(LAYER_CASES))
+def test_training_in_graph_equals_the_stored_index(case, jit_compile):
+    """The fused hash and gradient (`EntryTake`) train like the index.
+
+    Outside XLA they run as XLA functions of their own; with
+    `jit_compile=True` they are inlined into the compiled step.
+    """
+    if jit_compile and keras.backend.backend() == "torch":
+        pytest.skip("XLA steps are TensorFlow's and JAX's; not torch.compile")
+    common = dict(seed=4, table_size=17, **LAYER_CASES[case])
+    x = RNG.normal(size=(4, 12)).astype("float32")
+    y = RNG.normal(size=(4, 5)).astype("float32")
+    hashed, gathered = _pair(HashedDense, (None, 12), units=5, **common)
+    tables = _trained_tables((hashed, gathered), x, y, jit_compile)
+    # Four small steps of O(1) values: the same gradients summed in
+    # another order, so float32 rounding apart.
+    np.testing.assert_allclose(tables[0], tables[1], rtol=1e-5, atol=1e-6)
+    tokens = RNG.integers(0, 50, (4, 3))
+    targets = RNG.normal(size=(4, 3, 6)).astype("float32")
+    hashed, gathered = _pair(
+        HashedEmbedding, None, input_dim=50, output_dim=6, **common
+    )
+    tables = _trained_tables((hashed, gathered), tokens, targets, jit_compile)
+    np.testing.assert_allclose(tables[0], tables[1], rtol=1e-5, atol=1e-6)
+
+
 def test_embedding_defaults_to_an_index_free_hash():
     layer = HashedEmbedding(10**7, 32, table_size=10**5, seed=0)
     layer.build()
