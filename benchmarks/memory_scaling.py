@@ -326,16 +326,44 @@ def slope(records, model, field="step_s", low=0):
 
     Over the grid's points of `model` from `low` virtual weights on.
     """
-    pairs = [
-        (math.log(r["spec"]["virtual_weights"]), math.log(r[field]))
-        for r in records
-        if r["spec"]["model"] == model
-        and on_grid(r["spec"])
-        and r.get(field)
-        and r["spec"]["virtual_weights"] >= low
-    ]
+    return _log_log_slope(
+        [
+            (r["spec"]["virtual_weights"], r[field])
+            for r in records
+            if r["spec"]["model"] == model
+            and on_grid(r["spec"])
+            and r.get(field)
+            and r["spec"]["virtual_weights"] >= low
+        ]
+    )
+
+
+def _fixed_table_series(records):
+    """Hashed points off the grid, by `(table_size, jit_compile)`.
+
+    Each series sorted by virtual weights: a sweep at one fixed table
+    (`--table-size`), which separates the virtual size from the table's
+    (a table that leaves the caches makes every lookup slower).
+    """
+    series = {}
+    for r in records:
+        spec = r["spec"]
+        if spec["model"] != "hashed" or spec.get("layer_kwargs"):
+            continue
+        if on_grid(spec) or on_grid(spec, True):
+            continue
+        key = (spec["table_size"], spec.get("jit_compile"))
+        series.setdefault(key, []).append(r)
+    return {
+        key: sorted(rows, key=lambda r: r["spec"]["virtual_weights"])
+        for key, rows in sorted(series.items(), key=lambda kv: str(kv[0]))
+    }
+
+
+def _log_log_slope(pairs):
     if len(pairs) < 2:
         return None
+    pairs = [(math.log(x), math.log(y)) for x, y in pairs]
     mx = statistics.fmean(p[0] for p in pairs)
     my = statistics.fmean(p[1] for p in pairs)
     sxx = sum((p[0] - mx) ** 2 for p in pairs)
@@ -352,6 +380,21 @@ def print_slopes(records):
                         f"log-log slope of {field}, {model}, from "
                         f"{max(low, 10**5):.0e} weights: {value:.3f}"
                     )
+    for (table_size, xla), rows in _fixed_table_series(records).items():
+        for field in ("step_s", "step_cpu_s"):
+            pairs = [
+                (r["spec"]["virtual_weights"], r[field])
+                for r in rows
+                if r.get(field)
+            ]
+            value = _log_log_slope(pairs) if len(pairs) >= 3 else None
+            if value is not None:
+                print(
+                    f"log-log slope of {field}, hashed, fixed table "
+                    f"{table_size}{', XLA' if xla else ''}, "
+                    f"{pairs[0][0]:.0e} to {pairs[-1][0]:.0e} weights: "
+                    f"{value:.3f}"
+                )
 
 
 def table(records):
@@ -500,26 +543,35 @@ def plot(results, path):
                 lw=1,
                 label="slope 1 (linear)",
             )
-    # Points off the grid, such as the 2**20-entry table.
-    others = [
-        r
-        for r in records
-        if r["spec"]["model"] == "hashed"
-        and not on_grid(r["spec"])
-        and not on_grid(r["spec"], True)
-    ]
-    for r in others:
-        spec = r["spec"]
-        xla = spec.get("jit_compile")
-        axes[0].plot(
-            spec["virtual_weights"],
-            r["peak_mb"],
-            "D",
-            color="C3" if xla else "C1",
-            mfc="none",
-            label=f"{spec['n']}x{spec['n']}, table {spec['table_size']}"
-            + (", XLA" if xla else ""),
-        )
+    # Points off the grid: a series of one fixed table (three points or
+    # more) is drawn as a line in both panels, single points as markers.
+    for (table_size, xla), rows in _fixed_table_series(records).items():
+        w = [r["spec"]["virtual_weights"] for r in rows]
+        label = f"HashedDense, table {table_size:,}" + (", XLA" if xla else "")
+        if len(rows) >= 3:
+            color = "C4" if not xla else "C5"
+            axes[0].plot(
+                w, [r["peak_mb"] for r in rows], "^-", color=color, label=label
+            )
+            timed = [r for r in rows if r.get("step_s")]
+            axes[1].plot(
+                [r["spec"]["virtual_weights"] for r in timed],
+                [r["step_s"] for r in timed],
+                "^-",
+                color=color,
+                label=f"{label}, wall",
+            )
+            continue
+        for r in rows:
+            axes[0].plot(
+                r["spec"]["virtual_weights"],
+                r["peak_mb"],
+                "D",
+                color="C3" if xla else "C1",
+                mfc="none",
+                label=f"{r['spec']['n']}x{r['spec']['n']}, table "
+                f"{table_size}" + (", XLA" if xla else ""),
+            )
     axes[0].axhline(2048, color="grey", ls=":", lw=1)
     axes[0].set_ylabel("peak RSS of the process (MiB)")
     axes[1].set_ylabel("median step time (s), batch 64")

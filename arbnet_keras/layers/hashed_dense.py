@@ -89,8 +89,13 @@ class HashedDense(HashedLayerMixin, keras.layers.Layer):
             `arbnet_keras.layers.kernels`), and computes the entries in
             the graph for layers of over 2**25 weights whose hash can;
             `"hash"` always computes the entries inside the step from the
-            identifiers (HashedNets and modulus hashes, no sparsity), so
-            no index is stored. Defaults to `"auto"`.
+            identifiers, so no index is stored (version 2 `Uniform`,
+            `Dirichlet` and `Neighborhood`, `HashedNets`, `Modulus`; see
+            "Lookups, and which hashes store an index" in
+            docs/concepts.md). On TensorFlow the hash is fused with the
+            gather and with the table gradient's scatter-add by XLA, at
+            close to the cost of reading a stored index. Defaults to
+            `"auto"`.
         inference_cache: Whether calls with `training=False` (`predict`,
             `evaluate`) reuse the kernel computed by the previous such
             call while the table is unchanged. It is recomputed whenever
