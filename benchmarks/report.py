@@ -309,3 +309,56 @@ def markdown_backend_table(results_list):
             f"`{results['command']}`"
         )
     return lines + [""] + [f"- {note}" for note in notes]
+
+
+def _path(params):
+    """`b64 no-XLA numpy`: the training path of a record."""
+    xla = params.get("jit_compile", params.get("xla"))
+    inputs = params.get("inputs", "tf.data")
+    return f"b{params['batch']} {'XLA' if xla else 'no-XLA'} {inputs}"
+
+
+def markdown_paths_matrix(results, statistic="ratio"):
+    """One row per case and kernel mode, one column per training path.
+
+    Each cell is a record's median paired ratio `hashed / dense`
+    (`statistic="ratio"`) or its ratio of minima (`"ratio_of_mins"`); the
+    last column is the row's largest, which a target must bound.
+
+    Args:
+        results: A results dict with `train_step` and/or `networks`.
+        statistic: `"ratio"` or `"ratio_of_mins"`.
+
+    Returns:
+        A list of lines.
+    """
+    rows, paths = {}, []
+    for section in ("train_step", "networks"):
+        records = results["sections"].get(section, {}).get("records", [])
+        for record in records:
+            params = record["params"]
+            path = _path(params)
+            if path not in paths:
+                paths.append(path)
+            key = (_case(record), params.get("variant") or "-")
+            if "error" in record:
+                value = None
+            elif statistic == "ratio":
+                value = record["ratio"]
+            else:
+                hashed, dense = record["hashed"]["raw"], record["dense"]["raw"]
+                value = min(hashed) / min(dense)
+            rows.setdefault(key, {})[path] = value
+    lines = [
+        "| case | kernel_mode | " + " | ".join(paths) + " | largest |",
+        "|---|---|" + "---:|" * (len(paths) + 1),
+    ]
+    for (case, variant), cells in rows.items():
+        values = [cells.get(path) for path in paths]
+        shown = ["-" if v is None else f"{v:.2f}" for v in values]
+        measured = [v for v in values if v is not None]
+        largest = f"{max(measured):.2f}" if measured else "-"
+        lines.append(
+            f"| {case} | {variant} | " + " | ".join(shown) + f" | {largest} |"
+        )
+    return lines

@@ -136,6 +136,13 @@ def parse_args(argv=None):
         "records of results files (one per backend), run nothing",
     )
     parser.add_argument(
+        "--matrix-from",
+        metavar="JSON",
+        help="print the train_step and networks records of a results file "
+        "as Markdown matrices (a row per case and kernel mode, a column "
+        "per batch size, XLA setting and input kind), run nothing",
+    )
+    parser.add_argument(
         "--kernel-mode",
         nargs="+",
         metavar="MODE",
@@ -236,6 +243,13 @@ def _log(print_fn, message):
 def main(argv=None, print_fn=print):
     """Runs the suite; returns the results dict (also written to --out)."""
     args, parser = parse_args(argv)
+    if args.matrix_from:
+        results = json.loads(pathlib.Path(args.matrix_from).read_text())
+        for statistic in ("ratio", "ratio_of_mins"):
+            print_fn(f"{statistic}:")
+            for line in report.markdown_paths_matrix(results, statistic):
+                print_fn(line)
+        return None
     if args.markdown_from:
         for line in report.markdown_backend_table(
             [

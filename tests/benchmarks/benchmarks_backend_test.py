@@ -103,3 +103,39 @@ def test_markdown_table(tmp_path):
     assert lines[3].startswith("| torch 2.13.0 | off |")
     assert "load average [3.0, 3.5, 4.0] at the start" in lines[-2]
     assert lines[-1].endswith("`python benchmarks/run.py --backend torch`")
+
+
+def test_paths_matrix_has_a_column_per_path(tmp_path):
+    """`--matrix-from`: a row per case and kernel mode, a path a column."""
+    results = _results("tensorflow", "2.21.0")
+    (record,) = results["sections"]["train_step"]["records"]
+    numpy_record = json.loads(json.dumps(record))
+    numpy_record["params"].update(inputs="numpy", variant="auto")
+    numpy_record["ratio"] = 1.75
+    record["params"]["variant"] = "auto"
+    failed = {
+        "section": "train_step",
+        "label": "failed",
+        "params": {**record["params"], "batch": 256},
+        "error": "ValueError: no",
+    }
+    results["sections"]["train_step"]["records"] += [numpy_record, failed]
+    path = tmp_path / "paths.json"
+    path.write_text(json.dumps(results))
+    lines = []
+    run.main(["--matrix-from", str(path)], print_fn=lines.append)
+    assert lines[0] == "ratio:"
+    assert lines[1] == (
+        "| case | kernel_mode | b64 no-XLA tf.data | b64 no-XLA numpy "
+        "| b256 no-XLA tf.data | largest |"
+    )
+    # The median ratio per path, "-" where the case failed, and the
+    # largest measured.
+    assert lines[3] == (
+        "| 2000x2000 uniform 1/10 | auto | 1.29 | 1.75 | - | 1.75 |"
+    )
+    minima = lines.index("ratio_of_mins:")
+    # min(hashed) / min(dense) = 0.013 / 0.010.
+    assert lines[minima + 3].startswith(
+        "| 2000x2000 uniform 1/10 | auto | 1.30 | 1.30 | - |"
+    )
