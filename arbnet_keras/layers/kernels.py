@@ -526,17 +526,21 @@ class EntryTake:
 
         forward, table_gradient = self.forward, self.table_gradient
         in_xla = _in_xla_context()
-        if not in_xla and not tf.distribute.has_strategy():
+        compiled = not in_xla and not tf.distribute.has_strategy()
+        if compiled:
             if self._compiled is None:
                 self._compiled = (
                     tf.function(self.forward, jit_compile=True),
                     tf.function(self.table_gradient, jit_compile=True),
                 )
             forward, table_gradient = self._compiled
-        if not in_xla and self.stored:
-
-            def table_gradient(upstream, index, scale):
-                return _summed(upstream, index, scale, self.table_size, True)
+        if not in_xla and (self.stored or not compiled):
+            # Outside XLA, `bincount` sums a stored index faster than a
+            # scatter-add, and entries hashed by TensorFlow's own kernels
+            # (under a `tf.distribute` strategy) too.
+            def table_gradient(upstream, *args):
+                entries, scale = self.entries_fn(*args)
+                return _summed(upstream, entries, scale, self.table_size, True)
 
         @tf.custom_gradient
         def take(table):

@@ -63,7 +63,7 @@ def gradients(model, xb, yb):
 
 results = {"devices": devices}
 xb, yb = x[:16], y[:16]
-for mode in ("auto", "gather"):
+for mode in ("auto", "gather", "hash"):
     keras.utils.set_random_seed(0)
     single = build(mode)
     initial = single.get_weights()
@@ -161,7 +161,7 @@ def test_two_logical_cpu_devices(mirrored_results):
     assert "already initialized" in message
 
 
-@pytest.mark.parametrize("mode", ["auto", "gather"])
+@pytest.mark.parametrize("mode", ["auto", "gather", "hash"])
 def test_tables_are_mirrored_and_shared(mirrored_results, mode):
     result = mirrored_results[mode]
     assert result["distributed"]
@@ -176,14 +176,20 @@ def test_tables_are_mirrored_and_shared(mirrored_results, mode):
 
 @pytest.mark.parametrize(
     "mode, table_gradient",
-    [("auto", "SymbolicTensor"), ("gather", "IndexedSlices")],
+    [
+        ("auto", "SymbolicTensor"),
+        ("gather", "IndexedSlices"),
+        ("hash", "SymbolicTensor"),
+    ],
 )
 def test_gradients_aggregate_across_replicas(
     mirrored_results, mode, table_gradient
 ):
     result = mirrored_results[mode]
     # The tables' gradients in a traced replica step: dense (bincount or
-    # tiles folded back) in "auto" mode, `tf.IndexedSlices` in "gather".
+    # tiles folded back) in "auto" mode, `tf.IndexedSlices` in "gather",
+    # dense again with the entries hashed in the step ("hash", whose
+    # functions run uncompiled under a strategy).
     types = result["grad_types"]
     assert types["a/shared/table"] == table_gradient
     assert types["c/table"] == table_gradient
@@ -199,7 +205,7 @@ def test_gradients_aggregate_across_replicas(
     assert result["grad_diff"] < 1e-5
 
 
-@pytest.mark.parametrize("mode", ["auto", "gather"])
+@pytest.mark.parametrize("mode", ["auto", "gather", "hash"])
 def test_training_matches_a_single_device(mirrored_results, mode):
     result = mirrored_results[mode]
     # Weights stay O(1) (lr 0.1, 8 steps), so the comparison below is
