@@ -164,40 +164,51 @@ def measure(n, table_fraction, batches, repeats, log=print):
         "table_size": table_size,
         "operations": ops,
         "matmuls": {str(b): v for b, v in per_batch.items()},
-        "sums": _sums(ops, per_batch),
+        "sums": _sums(ops, {str(b): v for b, v in per_batch.items()}),
     }
 
 
 def _sums(ops, per_batch):
-    """Medians added up: each layer's cost above the matrix products."""
+    """Medians added up: each layer's cost above the matrix products.
+
+    For a first layer (Keras computes no gradient for the model's
+    inputs: two products) and a hidden layer (three), per batch size.
+    """
 
     def med(name):
         return ops[name]["median_s"]
 
     dense_extra = med("dense_momentum_update")
-    stored = (
-        med("gather_stored_index_xla")
+    extras = {
+        "stored_index": med("gather_stored_index_xla")
         + med("table_gradient_bincount")
-        + med("table_momentum_update")
-    )
-    hashed = (
-        med("gather_hashed_xla")
+        + med("table_momentum_update"),
+        "hashed_in_step": med("gather_hashed_xla")
         + med("table_gradient_hashed_scatter_xla")
-        + med("table_momentum_update")
-    )
+        + med("table_momentum_update"),
+    }
     sums = {}
     for batch, matmuls in per_batch.items():
-        products = sum(m["median_s"] for m in matmuls.values())
-        dense = products + dense_extra
-        sums[str(batch)] = {
-            "matmuls_s": products,
-            "dense_s": dense,
-            "stored_index_s": products + stored,
-            "hashed_in_step_s": products + hashed,
-            "stored_index_ratio": (products + stored) / dense,
-            "hashed_in_step_ratio": (products + hashed) / dense,
-        }
+        for layer, names in LAYER_PRODUCTS.items():
+            products = sum(matmuls[name]["median_s"] for name in names)
+            dense = products + dense_extra
+            row = {"matmuls_s": products, "dense_s": dense}
+            for kind, extra in extras.items():
+                row[f"{kind}_s"] = products + extra
+                row[f"{kind}_ratio"] = (products + extra) / dense
+            sums[f"{batch} {layer}"] = row
     return sums
+
+
+# The matrix products of a layer's step.
+LAYER_PRODUCTS = {
+    "first layer": ("forward_matmul", "kernel_gradient_matmul"),
+    "hidden layer": (
+        "forward_matmul",
+        "kernel_gradient_matmul",
+        "input_gradient_matmul",
+    ),
+}
 
 
 def _ms(timing):
@@ -210,9 +221,9 @@ def _ms(timing):
 def main(argv=None):
     args = parse(sys.argv[1:] if argv is None else argv)
     results = measure(args.n, args.table_fraction, args.batch, args.repeats)
-    for batch, s in results["sums"].items():
+    for key, s in results["sums"].items():
         print(
-            f"batch {batch}: matrix products {s['matmuls_s'] * 1e3:.2f} ms; "
+            f"batch {key}: matrix products {s['matmuls_s'] * 1e3:.2f} ms; "
             f"dense {s['dense_s'] * 1e3:.2f} ms, stored index "
             f"{s['stored_index_s'] * 1e3:.2f} ms "
             f"({s['stored_index_ratio']:.2f}x), hashed in the step "

@@ -23,9 +23,14 @@ def test_breakdown_adds_up(tmp_path):
     assert out.exists()
     for timing in results["operations"].values():
         assert 0 < timing["min_s"] <= timing["median_s"]
-    sums = results["sums"]["4"]
+    sums = results["sums"]["4 hidden layer"]
     products = sum(m["median_s"] for m in results["matmuls"]["4"].values())
     assert sums["matmuls_s"] == pytest.approx(products)
+    first = results["sums"]["4 first layer"]
+    input_gradient = results["matmuls"]["4"]["input_gradient_matmul"]
+    assert first["matmuls_s"] == pytest.approx(
+        products - input_gradient["median_s"]
+    )
     assert sums["stored_index_ratio"] == pytest.approx(
         sums["stored_index_s"] / sums["dense_s"]
     )
