@@ -23,3 +23,10 @@ for d in mnist5k_convolution fmnist_convolution fmnist_neighborhood_40ep; do
     arbnet plot runs/$d
     arbnet claims runs/$d > runs/$d/claims.md
 done
+
+# Issue 12: HashedNets' expansion (docs/results.md, "Expansion"). The
+# widths grew over sessions; --force accepts new widths and keeps the
+# runs already done.
+$A sweep expansion --dataset mnist_5k --widths 100 300 1000 3000 10000 30000 100000 --table-size 10000 --epochs 10 --out runs/expansion_mnist5k --plot --force $Q
+$A sweep expansion --dataset fashion_mnist_debian --widths 100 300 1000 3000 10000 30000 --table-size 10000 --epochs 5 --out runs/expansion_fmnist --plot --force $Q
+$A sweep expansion --dataset mnist_5k --widths 10000 30000 100000 --table-size 10000 --epochs 10 --learning-rate 0.01 --no-baseline --out runs/expansion_mnist5k_lr001 --plot $Q
