@@ -21,9 +21,9 @@ def matmul_transposed(inputs, kernel_t):
     if len(inputs.shape) == 2:
         # `transpose(kernel_t @ transpose(inputs))`: on oneDNN a product
         # with a transposed right operand is up to 30% slower at small
-        # batches (2000x2000, batch 64), and this form's gradients need
-        # none (`dy^T @ x` and `dy @ kernel_t`); the transposes are of the
-        # batch-sized tensors.
+        # batches (2000x2000, batch 64); this form has none forward, and
+        # its kernel gradient `dy^T @ x` none either. The transposes are
+        # of batch-sized tensors.
         return tf.transpose(tf.matmul(kernel_t, inputs, transpose_b=True))
     return tf.tensordot(inputs, kernel_t, axes=[[-1], [1]])
 

@@ -313,7 +313,10 @@ def markdown_backend_table(results_list):
 
 def _path(params):
     """`b64 no-XLA numpy`: the training path of a record."""
-    xla = params.get("jit_compile", params.get("xla"))
+    # The XLA setting asked for; `"auto"` as the backend resolved it.
+    xla = params.get("xla")
+    if xla in (None, "auto"):
+        xla = params.get("jit_compile")
     inputs = params.get("inputs", "tf.data")
     return f"b{params['batch']} {'XLA' if xla else 'no-XLA'} {inputs}"
 
@@ -345,9 +348,11 @@ def markdown_paths_matrix(results, statistic="ratio"):
                 value = None
             elif statistic == "ratio":
                 value = record["ratio"]
-            else:
+            elif "ratio_of_mins" in record:
+                value = record["ratio_of_mins"]
+            else:  # Files written before `ratio_of_mins`.
                 hashed, dense = record["hashed"]["raw"], record["dense"]["raw"]
-                value = min(hashed) / min(dense)
+                value = min(hashed) / min(dense) if min(dense) > 0 else None
             rows.setdefault(key, {})[path] = value
     lines = [
         "| case | kernel_mode | " + " | ".join(paths) + " | largest |",

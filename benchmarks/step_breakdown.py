@@ -11,7 +11,11 @@ its own (the gathers and the scatter-add compiled with XLA, as the layer
 runs them), timed over repeats after a warm-up; min and median are
 reported. The last lines add them up: the step's cost above the matrix
 products, hashed and dense, which is the floor of the ratio of their
-steps on this machine, whatever the layer's code around them.
+steps on this machine, whatever the layer's code around them. The
+products are timed as `Dense` runs them (`x @ kernel`); a layer whose
+kernel comes in numbering order (`"out_in"`, in-step hashing) runs them
+as `arbnet_keras.ops.matmul_transposed`, which cost up to about 12%
+more at batch 64 in a side-by-side measurement of the two forms.
 
     python -m benchmarks.step_breakdown                      # 2000x2000
     python -m benchmarks.step_breakdown --n 2000 --table-fraction 0.1 \\

@@ -51,7 +51,9 @@ def fit_runner(model, data, steps=None):
             default shuffling, one epoch of the arrays' batches.
         steps: Steps of a dataset's epoch; ignored for arrays.
     """
-    if hasattr(data, "batch_size"):  # NumPy arrays.
+    from benchmarks import builders
+
+    if isinstance(data, builders.Arrays):
         fit_kwargs = dict(x=data.x, y=data.y, batch_size=data.batch_size)
     else:
         fit_kwargs = dict(x=data, steps_per_epoch=steps, shuffle=False)
