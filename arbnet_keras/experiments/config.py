@@ -299,14 +299,7 @@ class SweepSpec:
     @classmethod
     def from_dict(cls, config):
         """Rebuilds a spec from `to_dict`'s output."""
-        names = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(config) - names)
-        if unknown:
-            raise ValueError(
-                f"Unknown sweep spec fields {unknown}. Received: "
-                f"config={config!r}"
-            )
-        return cls(**config)
+        return from_fields(cls, config, "sweep spec")
 
     def describe(self):
         """A one-line, human-readable summary of the sweep."""
@@ -502,3 +495,18 @@ def _sparsity(name, value):
             f"`{name}` must be a number in [0, 1). Received: {name}={value!r}"
         )
     return float(value)
+
+
+def from_fields(cls, config, what):
+    """`cls(**config)` for a dataclass, refusing fields it does not have.
+
+    Raises:
+        ValueError: Naming the unknown fields (`what` says of what).
+    """
+    names = {field.name for field in dataclasses.fields(cls)}
+    unknown = sorted(set(config) - names)
+    if unknown:
+        raise ValueError(
+            f"Unknown {what} fields {unknown}. Received: config={config!r}"
+        )
+    return cls(**config)

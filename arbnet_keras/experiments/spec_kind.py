@@ -67,14 +67,7 @@ class SpecKind:
                 f"Not a sweep spec of kind {cls.KIND!r}. Received: "
                 f"config={config!r}"
             )
-        names = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(config) - names)
-        if unknown:
-            raise ValueError(
-                f"Unknown {cls.KIND} spec fields {unknown}. Received: "
-                f"config={config!r}"
-            )
-        return cls(**config)
+        return config_lib.from_fields(cls, config, f"{cls.KIND} spec")
 
 
 def mean(values):
